@@ -1,0 +1,115 @@
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { HUB_ERROR_CODES } from '../src-shared/index.ts';
+import { HUB_HTTP_ERROR_CODES, HubHttpError, hubError, sendHubError } from './errors.ts';
+import { HubMetrics } from './metrics.ts';
+import type { HubContext } from './routes/context.ts';
+import { INGEST_PATH, ingestRoutes } from './routes/ingest.ts';
+import { opsRoutes } from './routes/ops.ts';
+import { statsRoutes } from './routes/stats.ts';
+import { openHubStore } from './store/sqlite.ts';
+import { type HubStore, StoreUnavailableError } from './store/types.ts';
+
+export interface BuildHubOptions {
+  /** Directory of the hub's database (created if missing). */
+  dataDir: string;
+  /** Fastify/pino logger options; false (the default) for tests. */
+  logger?: FastifyServerOptions['logger'];
+  /** The hub's clock; tests pin it to check "today". */
+  now?: () => Date;
+}
+
+export interface Hub {
+  app: FastifyInstance;
+  store: HubStore;
+  /** Stops serving, then closes the store. */
+  close(): Promise<void>;
+}
+
+export interface StartHubOptions {
+  dataDir: string;
+  /** 0 picks a free port; the returned url carries the real one. */
+  port: number;
+  /** Default 127.0.0.1 (loopback only). */
+  host?: string;
+  /** Default true: pino JSON lines on stdout. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Builds the hub (store opened, routes registered, not listening): `app.inject()` drives it in tests. */
+export async function buildHub(opts: BuildHubOptions): Promise<Hub> {
+  const store = openHubStore(opts.dataDir);
+  try {
+    return await assemble(store, opts);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+async function assemble(store: HubStore, opts: BuildHubOptions): Promise<Hub> {
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1024 * 1024 });
+  const context: HubContext = { store, metrics: new HubMetrics(), now: opts.now ?? (() => new Date()) };
+
+  app.setErrorHandler<FastifyError | HubHttpError | StoreUnavailableError>((error, request, reply) => {
+    const onIngest = request.routeOptions.url === INGEST_PATH;
+    if (error instanceof StoreUnavailableError) {
+      request.log.error({ err: error }, 'store unavailable');
+      reply.header('retry-after', '5');
+      return sendHubError(reply, hubError(503, HUB_HTTP_ERROR_CODES.storeUnavailable, error.message));
+    }
+    const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
+    if (status >= 400 && status < 500) {
+      const code = error instanceof HubHttpError ? error.code : clientErrorCode(status);
+      if (onIngest) context.metrics.rejectedBatch(code);
+      return sendHubError(reply, hubError(status, code, error.message));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendHubError(
+      reply,
+      hubError(500, HUB_HTTP_ERROR_CODES.internal, 'internal error: see the hub log'),
+    );
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendHubError(
+      reply,
+      hubError(404, HUB_HTTP_ERROR_CODES.notFound, `no route ${request.method} ${request.url}`),
+    ),
+  );
+  app.addHook('onClose', async () => {
+    await store.close();
+  });
+
+  await app.register(ingestRoutes, context);
+  await app.register(statsRoutes, context);
+  await app.register(opsRoutes, context);
+  await app.ready();
+  return { app, store, close: () => app.close() };
+}
+
+/** Builds the hub and listens; resolves once the port is bound. */
+export async function startHub(opts: StartHubOptions): Promise<{ url: string; close(): Promise<void> }> {
+  const hub = await buildHub({ dataDir: opts.dataDir, logger: opts.logger ?? true });
+  try {
+    await hub.app.listen({ port: opts.port, host: opts.host ?? '127.0.0.1' });
+  } catch (error) {
+    await hub.close();
+    throw error;
+  }
+  const address = hub.app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { url: `http://${host}:${address.port}`, close: hub.close };
+}
+
+function clientErrorCode(status: number): string {
+  switch (status) {
+    case 404:
+      return HUB_HTTP_ERROR_CODES.notFound;
+    case 413:
+      return HUB_HTTP_ERROR_CODES.payloadTooLarge;
+    case 415:
+      return HUB_HTTP_ERROR_CODES.unsupportedMediaType;
+    default:
+      return HUB_ERROR_CODES.badRequest;
+  }
+}

@@ -1,0 +1,106 @@
+import type Database from 'better-sqlite3';
+
+/** One schema step; `version` is what PRAGMA user_version reads once it is applied. */
+export interface Migration {
+  version: number;
+  name: string;
+  up: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'devices and ratings',
+    up: `
+      CREATE TABLE devices (
+        device_id  TEXT PRIMARY KEY,
+        last_seq   INTEGER NOT NULL CHECK (last_seq >= 0),
+        last_hash  TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen  TEXT NOT NULL
+      ) STRICT;
+
+      -- id is the storage order (export paging); the dedup keys are the two UNIQUE constraints.
+      CREATE TABLE ratings (
+        id           INTEGER PRIMARY KEY,
+        event_id     TEXT NOT NULL UNIQUE,
+        device_id    TEXT NOT NULL REFERENCES devices (device_id),
+        seq          INTEGER NOT NULL CHECK (seq >= 1),
+        level        INTEGER NOT NULL CHECK (level BETWEEN 1 AND 5),
+        channel      INTEGER NOT NULL,
+        case_ref     TEXT,
+        staff_no     TEXT NOT NULL,
+        staff_name   TEXT NOT NULL,
+        window_id    TEXT NOT NULL,
+        hall_id      TEXT NOT NULL,
+        opened_at    TEXT NOT NULL,
+        rated_at     TEXT NOT NULL,
+        mono_ms      REAL NOT NULL,
+        app_boot_id  TEXT NOT NULL,
+        source       TEXT NOT NULL,
+        pad_boot_id  INTEGER,
+        pad_press_id INTEGER,
+        pad_key      INTEGER,
+        prev_hash    TEXT NOT NULL,
+        hash         TEXT NOT NULL,
+        -- Derived at ingest: the Asia/Shanghai date (stats) and epoch ms (offset-free time order) of rated_at.
+        day          TEXT NOT NULL,
+        rated_ms     INTEGER NOT NULL,
+        received_at  TEXT NOT NULL,
+        UNIQUE (device_id, seq)
+      ) STRICT;
+      CREATE INDEX ratings_day_place ON ratings (day, hall_id, window_id, level);
+
+      -- A chain link whose event_id was already stored under another (device, seq): counted once,
+      -- yet kept so the device's chain stays complete and a resend can still be checked.
+      CREATE TABLE chain_aliases (
+        device_id   TEXT NOT NULL REFERENCES devices (device_id),
+        seq         INTEGER NOT NULL,
+        event_id    TEXT NOT NULL,
+        hash        TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (device_id, seq)
+      ) STRICT;
+    `,
+  },
+];
+
+export interface MigrationReport {
+  from: number;
+  to: number;
+  /** Copy taken before migrating an existing database, or null when none was needed. */
+  backup: string | null;
+}
+
+/**
+ * Brings the database to the latest version, one transaction per step. An existing database is
+ * copied aside first (VACUUM INTO) so a failed or faulty migration can be undone by hand.
+ */
+export function migrate(
+  db: Database.Database,
+  file: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+): MigrationReport {
+  const from = db.pragma('user_version', { simple: true }) as number;
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (from > latest) {
+    throw new Error(
+      `${file} has schema version ${from}, newer than this hub knows (${latest}): upgrade the hub`,
+    );
+  }
+  const pending = migrations.filter((m) => m.version > from);
+  if (pending.length === 0) return { from, to: from, backup: null };
+
+  let backup: string | null = null;
+  if (from > 0) {
+    backup = `${file}.before-v${latest}-${new Date().toISOString().replace(/[:.]/g, '-')}.bak`;
+    db.prepare('VACUUM INTO ?').run(backup);
+  }
+  for (const m of pending) {
+    db.transaction(() => {
+      db.exec(m.up);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+  }
+  return { from, to: latest, backup };
+}

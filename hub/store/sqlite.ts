@@ -1,0 +1,300 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  type Channel,
+  GENESIS_HASH,
+  type IngestBatch,
+  type IngestReply,
+  type Level,
+  type RatingRecord,
+} from '../../src-shared/index.ts';
+import { type ChainLink, planIngest, verifyHashes } from '../ingest-rules.ts';
+import { shanghaiDay } from '../time.ts';
+import { type MigrationReport, migrate } from './sqlite-migrations.ts';
+import {
+  type DeviceCursor,
+  type HubStore,
+  type IngestOutcome,
+  type LevelCountRow,
+  type ListRatingsOptions,
+  type RatingPage,
+  StoreDamagedError,
+  type StoredRating,
+  type StoreSummary,
+  StoreUnavailableError,
+} from './types.ts';
+
+export const HUB_DB_FILE = 'hub.db';
+
+export interface SqliteStoreOptions {
+  /** Run PRAGMA quick_check at open (default true). */
+  quickCheck?: boolean;
+}
+
+interface RatingRow {
+  id: number;
+  event_id: string;
+  device_id: string;
+  seq: number;
+  level: number;
+  channel: number;
+  case_ref: string | null;
+  staff_no: string;
+  staff_name: string;
+  window_id: string;
+  hall_id: string;
+  opened_at: string;
+  rated_at: string;
+  mono_ms: number;
+  app_boot_id: string;
+  source: string;
+  pad_boot_id: number | null;
+  pad_press_id: number | null;
+  pad_key: number | null;
+  prev_hash: string;
+  hash: string;
+  received_at: string;
+}
+
+const RATING_COLUMNS = `id, event_id, device_id, seq, level, channel, case_ref, staff_no, staff_name, window_id,
+  hall_id, opened_at, rated_at, mono_ms, app_boot_id, source, pad_boot_id, pad_press_id, pad_key, prev_hash, hash,
+  received_at`;
+
+/** Opens (creating if needed) `<dataDir>/hub.db`, checks it, and migrates it to the latest schema. */
+export function openHubStore(dataDir: string, options: SqliteStoreOptions = {}): SqliteHubStore {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, HUB_DB_FILE);
+  const db = new Database(file);
+  try {
+    // Set on every open: these pragmas are per connection (journal_mode persists, the rest do not).
+    db.pragma('busy_timeout = 5000');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    if (options.quickCheck !== false) {
+      const report = (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check);
+      if (report.length !== 1 || report[0] !== 'ok') throw new StoreDamagedError(file, report);
+    }
+    const migration = migrate(db, file);
+    return new SqliteHubStore(db, file, migration);
+  } catch (error) {
+    db.close();
+    if (error instanceof Database.SqliteError && /^SQLITE_(CORRUPT|NOTADB)/.test(error.code)) {
+      throw new StoreDamagedError(file, [error.message]);
+    }
+    throw error;
+  }
+}
+
+export class SqliteHubStore implements HubStore {
+  private readonly stmt;
+  private readonly ingestTx;
+
+  constructor(
+    /** Exposed for tests and diagnostics; other code goes through the HubStore methods. */
+    readonly db: Database.Database,
+    readonly file: string,
+    readonly migration: MigrationReport,
+  ) {
+    this.stmt = {
+      device: db.prepare<[string], DeviceCursor>(
+        'SELECT device_id, last_seq, last_hash, first_seen, last_seen FROM devices WHERE device_id = ?',
+      ),
+      links: db.prepare<[string, number, number, string, number, number], ChainLink & { seq: number }>(
+        `SELECT seq, event_id, hash FROM ratings WHERE device_id = ? AND seq BETWEEN ? AND ?
+         UNION ALL
+         SELECT seq, event_id, hash FROM chain_aliases WHERE device_id = ? AND seq BETWEEN ? AND ?`,
+      ),
+      upsertDevice: db.prepare(
+        `INSERT INTO devices (device_id, last_seq, last_hash, first_seen, last_seen)
+         VALUES (@device_id, @last_seq, @last_hash, @now, @now)
+         ON CONFLICT (device_id) DO UPDATE SET
+           last_seq = excluded.last_seq, last_hash = excluded.last_hash, last_seen = excluded.last_seen`,
+      ),
+      insertRating: db.prepare(
+        `INSERT INTO ratings (event_id, device_id, seq, level, channel, case_ref, staff_no, staff_name, window_id,
+           hall_id, opened_at, rated_at, mono_ms, app_boot_id, source, pad_boot_id, pad_press_id, pad_key, prev_hash,
+           hash, day, rated_ms, received_at)
+         VALUES (@event_id, @device_id, @seq, @level, @channel, @case_ref, @staff_no, @staff_name, @window_id,
+           @hall_id, @opened_at, @rated_at, @mono_ms, @app_boot_id, @source, @pad_boot_id, @pad_press_id, @pad_key,
+           @prev_hash, @hash, @day, @rated_ms, @received_at)
+         ON CONFLICT DO NOTHING`,
+      ),
+      insertAlias: db.prepare(
+        `INSERT INTO chain_aliases (device_id, seq, event_id, hash, received_at)
+         VALUES (@device_id, @seq, @event_id, @hash, @received_at)
+         ON CONFLICT DO NOTHING`,
+      ),
+      levelCounts: db.prepare<[string, string], LevelCountRow>(
+        `SELECT day, hall_id, window_id, level, COUNT(*) AS count FROM ratings
+         WHERE day BETWEEN ? AND ?
+         GROUP BY day, hall_id, window_id, level
+         ORDER BY day, hall_id, window_id, level`,
+      ),
+      page: db.prepare<[number, number, number], RatingRow>(
+        `SELECT ${RATING_COLUMNS} FROM ratings WHERE id > ? AND rated_ms >= ? ORDER BY id LIMIT ?`,
+      ),
+      countRatings: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM ratings'),
+      countDevices: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM devices'),
+      ping: db.prepare('SELECT 1'),
+    };
+    // IMMEDIATE: take the write lock at BEGIN, so a second process cannot interleave a read-then-write.
+    this.ingestTx = db.transaction((batch: IngestBatch, now: string) =>
+      this.ingestLocked(batch, now),
+    ).immediate;
+  }
+
+  async ingest(batch: IngestBatch, receivedAt: Date): Promise<IngestOutcome> {
+    // Pure CPU, done before the write lock is taken.
+    const bad = verifyHashes(batch);
+    if (bad) return { ok: false, rejection: bad };
+    return this.guard(() => this.ingestTx(batch, receivedAt.toISOString()));
+  }
+
+  private ingestLocked(batch: IngestBatch, now: string): IngestOutcome {
+    const device = this.stmt.device.get(batch.device_id);
+    const head = device ? { seq: device.last_seq, hash: device.last_hash } : { seq: 0, hash: GENESIS_HASH };
+    const first = batch.items[0]?.seq ?? 1;
+    const last = batch.items.at(-1)?.seq ?? 0;
+    const held = new Map<number, ChainLink>();
+    if (first <= head.seq) {
+      const to = Math.min(last, head.seq);
+      for (const row of this.stmt.links.all(batch.device_id, first, to, batch.device_id, first, to)) {
+        held.set(row.seq, { event_id: row.event_id, hash: row.hash });
+      }
+    }
+    const plan = planIngest(batch, head, (seq) => held.get(seq));
+    if (!plan.ok) return plan;
+
+    const tail = plan.fresh.at(-1);
+    this.stmt.upsertDevice.run({
+      device_id: batch.device_id,
+      last_seq: tail ? tail.seq : head.seq,
+      last_hash: tail ? tail.hash : head.hash,
+      now,
+    });
+    const items: IngestReply['items'] = plan.known.map((r) => ({ seq: r.seq, status: 'duplicate' as const }));
+    let stored = 0;
+    for (const record of plan.fresh) {
+      const inserted = this.stmt.insertRating.run(toRow(record, now)).changes === 1;
+      if (!inserted) {
+        // Only the event_id can collide (seq is above the cursor): the rating is already counted.
+        this.stmt.insertAlias.run({ ...pick(record), received_at: now });
+      }
+      stored += inserted ? 1 : 0;
+      items.push({ seq: record.seq, status: inserted ? 'stored' : 'duplicate' });
+    }
+    return {
+      ok: true,
+      reply: { ack_through_seq: tail ? tail.seq : head.seq, items, server_time: now },
+      stored,
+      duplicates: items.length - stored,
+    };
+  }
+
+  async deviceCursor(deviceId: string): Promise<DeviceCursor | null> {
+    return this.guard(() => this.stmt.device.get(deviceId) ?? null);
+  }
+
+  async levelCounts(from: string, to: string): Promise<LevelCountRow[]> {
+    return this.guard(() => this.stmt.levelCounts.all(from, to));
+  }
+
+  async listRatings(options: ListRatingsOptions): Promise<RatingPage> {
+    const limit = Math.max(1, Math.min(options.limit ?? 1000, 10_000));
+    const after = options.after ? Number(options.after) : 0;
+    if (!Number.isSafeInteger(after) || after < 0)
+      throw new RangeError(`not a page position: ${options.after}`);
+    const since = options.since === undefined ? Number.MIN_SAFE_INTEGER : epochMs(options.since);
+    const rows = this.guard(() => this.stmt.page.all(after, since, limit));
+    const lastRow = rows.at(-1);
+    return {
+      ratings: rows.map(fromRow),
+      next: rows.length === limit && lastRow ? String(lastRow.id) : null,
+    };
+  }
+
+  async summary(): Promise<StoreSummary> {
+    return this.guard(() => ({
+      ratings: this.stmt.countRatings.get()?.n ?? 0,
+      devices: this.stmt.countDevices.get()?.n ?? 0,
+    }));
+  }
+
+  async ping(): Promise<void> {
+    this.guard(() => this.stmt.ping.get());
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Turns engine failures that a retry may cure into StoreUnavailableError (HTTP 503). */
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      if (
+        error instanceof Database.SqliteError &&
+        /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|CORRUPT)/.test(error.code)
+      ) {
+        throw new StoreUnavailableError(`hub store unavailable: ${error.code}`, { cause: error });
+      }
+      if (error instanceof TypeError && !this.db.open) {
+        throw new StoreUnavailableError('hub store is closed', { cause: error });
+      }
+      throw error;
+    }
+  }
+}
+
+function epochMs(value: string): number {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new RangeError(`not an ISO 8601 time: ${value}`);
+  return ms;
+}
+
+function pick(record: RatingRecord) {
+  return { device_id: record.device_id, seq: record.seq, event_id: record.event_id, hash: record.hash };
+}
+
+function toRow(record: RatingRecord, receivedAt: string) {
+  const { pad, ...rest } = record;
+  return {
+    ...rest,
+    pad_boot_id: pad?.boot_id ?? null,
+    pad_press_id: pad?.press_id ?? null,
+    pad_key: pad?.key ?? null,
+    day: shanghaiDay(record.rated_at),
+    rated_ms: epochMs(record.rated_at),
+    received_at: receivedAt,
+  };
+}
+
+function fromRow(row: RatingRow): StoredRating {
+  return {
+    event_id: row.event_id,
+    device_id: row.device_id,
+    seq: row.seq,
+    level: row.level as Level,
+    channel: row.channel as Channel,
+    case_ref: row.case_ref,
+    staff_no: row.staff_no,
+    staff_name: row.staff_name,
+    window_id: row.window_id,
+    hall_id: row.hall_id,
+    opened_at: row.opened_at,
+    rated_at: row.rated_at,
+    mono_ms: row.mono_ms,
+    app_boot_id: row.app_boot_id,
+    source: row.source as StoredRating['source'],
+    pad:
+      row.pad_boot_id === null || row.pad_press_id === null || row.pad_key === null
+        ? null
+        : { boot_id: row.pad_boot_id, press_id: row.pad_press_id, key: row.pad_key },
+    prev_hash: row.prev_hash,
+    hash: row.hash,
+    received_at: row.received_at,
+  };
+}

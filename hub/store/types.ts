@@ -1,0 +1,107 @@
+import type {
+  HUB_ERROR_CODES,
+  IngestBatch,
+  IngestReply,
+  Level,
+  RatingRecord,
+} from '../../src-shared/index.ts';
+
+/**
+ * The hub's storage, whatever the engine (SQLite now, PostgreSQL later). Every method is async so
+ * a networked engine fits the same interface; the chain rules live in ../ingest-rules.ts and are
+ * shared by every implementation.
+ */
+export interface HubStore {
+  /**
+   * Stores a schema-validated batch in one transaction, all or nothing: verifies hashes, checks the
+   * device's chain, inserts the new records, advances the cursor. A rejection changes nothing.
+   */
+  ingest(batch: IngestBatch, receivedAt: Date): Promise<IngestOutcome>;
+  /** The device's chain head at the hub, or null for a device never seen. */
+  deviceCursor(deviceId: string): Promise<DeviceCursor | null>;
+  /** Rating counts per Asia/Shanghai day, hall, window and level, for days from..to inclusive. */
+  levelCounts(from: string, to: string): Promise<LevelCountRow[]>;
+  /** One page of stored ratings in storage order; pass `next` back as `after` for the following page. */
+  listRatings(options: ListRatingsOptions): Promise<RatingPage>;
+  /** Sizes for /metrics. */
+  summary(): Promise<StoreSummary>;
+  /** Throws when the store cannot answer (for /healthz). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The codes a store may reject a batch with (BAD_REQUEST is the HTTP layer's, before the store). */
+export type IngestRejectCode = Exclude<(typeof HUB_ERROR_CODES)[keyof typeof HUB_ERROR_CODES], 'BAD_REQUEST'>;
+
+export interface IngestRejection {
+  code: IngestRejectCode;
+  message: string;
+  /** The device's last seq at the hub, so the counter can rewind to it. */
+  cursor?: number;
+}
+
+export type IngestOutcome =
+  | { ok: true; reply: IngestReply; stored: number; duplicates: number }
+  | { ok: false; rejection: IngestRejection };
+
+export interface DeviceCursor {
+  device_id: string;
+  last_seq: number;
+  last_hash: string;
+  first_seen: string;
+  last_seen: string;
+}
+
+export interface LevelCountRow {
+  day: string;
+  hall_id: string;
+  window_id: string;
+  level: Level;
+  count: number;
+}
+
+/** A rating as stored: the counter's record, untouched, plus when the hub received it. */
+export type StoredRating = RatingRecord & { received_at: string };
+
+export interface ListRatingsOptions {
+  /** Only ratings rated (rated_at, the counter's clock) at or after this instant (ISO 8601). */
+  since?: string;
+  /** Opaque position from a previous page's `next`. */
+  after?: string | null;
+  /** Page size, default 1000. */
+  limit?: number;
+}
+
+export interface RatingPage {
+  ratings: StoredRating[];
+  /** Position to continue from, or null when this was the last page. */
+  next: string | null;
+}
+
+export interface StoreSummary {
+  ratings: number;
+  devices: number;
+}
+
+/** The store cannot serve right now (disk full, locked, I/O error): a 503, the counter retries later. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** The database file failed its integrity check at open: the hub must not start on it. */
+export class StoreDamagedError extends Error {
+  constructor(
+    readonly file: string,
+    readonly report: string[],
+  ) {
+    super(
+      `hub database ${file} failed PRAGMA quick_check (${report.slice(0, 3).join('; ')}). ` +
+        'Nothing was changed. Stop the hub, move the file (with its -wal and -shm files) aside and keep it, ' +
+        'then restore the latest backup or rebuild a copy with `sqlite3 damaged.sqlite .recover`.',
+    );
+    this.name = 'StoreDamagedError';
+  }
+}

@@ -1,0 +1,43 @@
+import { resolve } from 'node:path';
+import { loadCounterConfig } from '../core/config.ts';
+import { openUi } from './open-ui.ts';
+import { runCounter } from './run-counter.ts';
+import { EXIT, parse, portOf, requireString, UsageError, untilSignal } from './usage.ts';
+
+export const usage = `usage: haocha counter --data DIR --hub URL --pad PATH|sim [--headless] [--ui-port N] [--config FILE]
+
+Runs a counter: its store in DIR, uploads to the hub at URL, reads the evaluator pad on PATH
+(a serial device such as /dev/ttyUSB0, or "sim" for a simulated pad in this process).
+
+  --headless     do not open a window; with --ui-port the UI is still served for a browser
+  --ui-port N    serve the counter UI and its bridge on http://127.0.0.1:N/ (0 picks a port)
+  --config FILE  counter configuration (JSON); embedded defaults otherwise
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    data: { type: 'string' },
+    hub: { type: 'string' },
+    pad: { type: 'string' },
+    headless: { type: 'boolean' },
+    'ui-port': { type: 'string' },
+    config: { type: 'string' },
+  });
+  const dataDir = resolve(requireString(values.data, '--data DIR'));
+  const hubUrl = requireString(values.hub, '--hub URL').replace(/\/+$/, '');
+  if (!/^https?:\/\//.test(hubUrl)) throw new UsageError(`--hub must be an http(s) URL, got ${hubUrl}`);
+  const pad = requireString(values.pad, '--pad PATH|sim');
+  const config = loadCounterConfig(values.config);
+  const uiPort =
+    values['ui-port'] !== undefined ? portOf(values['ui-port'], '--ui-port', 0) : values.headless ? null : 0;
+  const running = await runCounter({ dataDir, hubUrl, config, pad, uiPort });
+  // Scripts and tests wait for this exact line; keep its shape.
+  process.stdout.write(
+    `${JSON.stringify({ ready: true, device_id: running.counter.store.deviceId, ui: running.uiUrl, pid: process.pid })}\n`,
+  );
+  const stopUi = !values.headless && running.uiUrl ? await openUi(`${running.uiUrl}/#/citizen`) : null;
+  await untilSignal();
+  stopUi?.();
+  await running.close();
+  return EXIT.ok;
+}

@@ -1,0 +1,85 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { queueStats } from '../core/store/counter-store.ts';
+import { openStoreReadonly } from '../core/store/open.ts';
+import { EXIT, parse, requireString } from './usage.ts';
+
+export const usage = `usage: haocha status --data DIR
+
+Prints the counter's state as JSON: queue_depth (ratings the hub has not acked), oldest_unsent_age_s,
+last_acked_seq, pad link, store health, session. Safe while the counter runs (read-only).
+Exit 1 when the store cannot be read.
+`;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { data: { type: 'string' } });
+  const dataDir = resolve(requireString(values.data, '--data DIR'));
+  const path = join(dataDir, 'counter.db');
+  const out: Record<string, unknown> = { data: dataDir };
+  let code: number = EXIT.ok;
+  try {
+    const db = openStoreReadonly(path);
+    try {
+      const q = queueStats(db);
+      const deviceRow = db.prepare("SELECT value FROM meta WHERE key = 'device_id'").get() as
+        | { value: string }
+        | undefined;
+      out.device_id = deviceRow?.value ?? null;
+      out.queue_depth = q.queue_depth;
+      out.oldest_unsent_age_s = q.oldest_unsent_at
+        ? Math.max(0, Math.round((Date.now() - Date.parse(q.oldest_unsent_at)) / 1000))
+        : null;
+      out.last_acked_seq = q.last_acked_seq;
+      out.last_seq = q.last_seq;
+      out.store = {
+        ok: true,
+        path,
+        size_bytes: statSync(path).size,
+        schema_version: db.pragma('user_version', { simple: true }),
+      };
+    } finally {
+      db.close();
+    }
+  } catch (e) {
+    out.store = { ok: false, path, error: (e as Error).message };
+    code = EXIT.failed;
+  }
+  const runtimePath = join(dataDir, 'runtime.json');
+  if (existsSync(runtimePath)) {
+    try {
+      const rt = JSON.parse(readFileSync(runtimePath, 'utf8')) as {
+        pid: number;
+        pad: unknown;
+        session: unknown;
+        hub: unknown;
+        updated_at: string;
+      };
+      const running = alive(rt.pid);
+      out.running = running;
+      out.pid = rt.pid;
+      // A dead process's last pad state would be a lie: report the link as unknown.
+      out.pad = running ? rt.pad : { link: 'none', reason: 'counter not running' };
+      out.session = running ? rt.session : null;
+      out.hub = running ? rt.hub : 'unknown';
+      out.runtime_updated_at = rt.updated_at;
+    } catch (e) {
+      out.running = false;
+      out.pad = { link: 'none', reason: `runtime.json unreadable: ${(e as Error).message}` };
+    }
+  } else {
+    out.running = false;
+    out.pad = { link: 'none', reason: 'counter has not run here' };
+    out.session = null;
+  }
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  return code;
+}

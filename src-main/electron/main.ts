@@ -1,0 +1,106 @@
+// Electron's main process: thin glue around the same core services the devhost runs. It owns
+// the window, security settings and IPC registration; every rule lives in src-main/core.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, normalize, resolve, sep } from 'node:path';
+import { parseArgs } from 'node:util';
+import { app, BrowserWindow, ipcMain, protocol, session } from 'electron';
+import { EVENT_NAMES } from '../../src-shared/calls.ts';
+import { createCallHandler } from '../core/call-handler.ts';
+import { loadCounterConfig } from '../core/config.ts';
+import { Counter } from '../core/counter.ts';
+import { attachPad } from '../core/pad.ts';
+
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+protocol.registerSchemesAsPrivileged([
+  { scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } },
+]);
+
+const { values } = parseArgs({
+  args: process.argv.slice(app.isPackaged ? 1 : 2),
+  options: {
+    data: { type: 'string' },
+    hub: { type: 'string' },
+    pad: { type: 'string' },
+    config: { type: 'string' },
+  },
+  strict: false,
+});
+
+if (!app.requestSingleInstanceLock()) app.quit();
+
+async function boot(): Promise<void> {
+  await app.whenReady();
+  const rendererDir = resolve(__dirname, '..', 'dist-renderer');
+  protocol.handle('app', (req) => {
+    const url = new URL(req.url);
+    const file = normalize(
+      join(rendererDir, decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname)),
+    );
+    if (!file.startsWith(rendererDir + sep) || !existsSync(file))
+      return new Response('not found', { status: 404 });
+    const type = file.endsWith('.js')
+      ? 'text/javascript'
+      : file.endsWith('.css')
+        ? 'text/css'
+        : file.endsWith('.html')
+          ? 'text/html'
+          : 'application/octet-stream';
+    return new Response(readFileSync(file), {
+      headers: { 'content-type': type, 'content-security-policy': CSP },
+    });
+  });
+  // Deny every permission (camera, notifications, …): a kiosk asks for none.
+  session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
+
+  const counter = new Counter({
+    dataDir: resolve(String(values.data ?? join(app.getPath('userData'), 'data'))),
+    hubUrl: String(values.hub ?? 'http://127.0.0.1:8700'),
+    config: loadCounterConfig(typeof values.config === 'string' ? values.config : undefined),
+  });
+  counter.start();
+  const pad = typeof values.pad === 'string' ? attachPad(counter, values.pad) : null;
+
+  const win = new BrowserWindow({
+    width: 1920,
+    height: 1080,
+    show: false,
+    webPreferences: {
+      preload: join(__dirname, 'preload.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+    },
+  });
+  win.webContents.on('will-navigate', (e) => e.preventDefault());
+  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+
+  const handle = createCallHandler(counter);
+  ipcMain.handle('haocha:invoke', (e, name: unknown, args: unknown) => {
+    // Only our own window may call in; anything else is refused like an unknown call.
+    if (e.sender !== win.webContents || typeof name !== 'string') {
+      return { ok: false, error: { code: 'UNKNOWN_CALL', message: 'caller not allowed' } };
+    }
+    return handle(name, args);
+  });
+  for (const event of EVENT_NAMES) {
+    counter.on(event, ((payload: unknown) => {
+      if (!win.isDestroyed()) win.webContents.send('haocha:event', event, payload);
+    }) as never);
+  }
+  win.once('ready-to-show', () => win.show());
+  await win.loadURL('app://counter/index.html#/citizen');
+
+  app.on('window-all-closed', async () => {
+    await pad?.close();
+    await counter.close();
+    app.quit();
+  });
+}
+
+boot().catch((e) => {
+  console.error(e);
+  app.exit(1);
+});

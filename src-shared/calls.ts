@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { levelSchema } from './levels.ts';
+
+/**
+ * The counter's call/event map: the one contract between the UI and the core services, whatever
+ * carries it (Electron IPC, the devhost's WebSocket, or in-process in unit tests).
+ *
+ * Privacy rule (ui-guidelines.md §2, threat T2): nothing here that the staff screen receives
+ * carries an individual rating's level or reason. `rating.submit` takes a level in; nothing gives one out.
+ */
+
+export const staffViewSchema = z.strictObject({
+  staff_no: z.string(),
+  name: z.string(),
+  window_id: z.string(),
+  hall_id: z.string(),
+  photo_url: z.string().nullable(),
+});
+export type StaffView = z.infer<typeof staffViewSchema>;
+
+export const sessionStateSchema = z.enum(['idle', 'rating_open', 'thanks']);
+export type SessionState = z.infer<typeof sessionStateSchema>;
+
+export const sessionViewSchema = z.strictObject({
+  state: sessionStateSchema,
+  staff: staffViewSchema.nullable(),
+  case_ref: z.string().nullable(),
+  opened_at: z.string().nullable(),
+  /** When an open rating window times out (ISO), null when it stays open until closed. */
+  expires_at: z.string().nullable(),
+  /** Receipt code of the rating just given, shown with 谢谢; never the level. */
+  receipt: z.string().nullable(),
+});
+export type SessionView = z.infer<typeof sessionViewSchema>;
+
+export const padLinkSchema = z.enum(['none', 'connecting', 'up', 'down']);
+export const padViewSchema = z.strictObject({
+  link: padLinkSchema,
+  path: z.string().nullable(),
+  model: z.string().nullable(),
+  boot_id: z.number().nullable(),
+  frames: z.number().int(),
+  bad_crc: z.number().int(),
+});
+export type PadView = z.infer<typeof padViewSchema>;
+
+export const syncViewSchema = z.strictObject({
+  queue_depth: z.number().int(),
+  last_acked_seq: z.number().int(),
+  oldest_unsent_age_s: z.number().nullable(),
+  hub: z.enum(['ok', 'unreachable', 'rejected', 'unknown']),
+  last_error: z.string().nullable(),
+});
+export type SyncView = z.infer<typeof syncViewSchema>;
+
+export const counterStatusSchema = z.strictObject({
+  device_id: z.string(),
+  session: sessionViewSchema,
+  pad: padViewSchema,
+  sync: syncViewSchema,
+});
+export type CounterStatus = z.infer<typeof counterStatusSchema>;
+
+const empty = z.strictObject({});
+
+export const calls = {
+  'session.get': { input: empty, output: sessionViewSchema },
+  /** Staff open a rating window for the citizen in front of them (case_ref from the business system, or none for 一次一评). */
+  'rating.open': {
+    input: z.strictObject({ case_ref: z.string().trim().min(1).max(64).nullable().optional() }),
+    output: sessionViewSchema,
+  },
+  'rating.cancel': { input: empty, output: sessionViewSchema },
+  /** A touch on the citizen screen; resolves only after the rating is committed to the store. */
+  'rating.submit': {
+    input: z.strictObject({ level: levelSchema }),
+    output: z.strictObject({ receipt: z.string() }),
+  },
+  'status.get': { input: empty, output: counterStatusSchema },
+} as const;
+
+export type CallName = keyof typeof calls;
+export type CallInput<N extends CallName> = z.input<(typeof calls)[N]['input']>;
+export type CallOutput<N extends CallName> = z.infer<(typeof calls)[N]['output']>;
+export const CALL_NAMES = Object.keys(calls) as CallName[];
+
+export const events = {
+  session: sessionViewSchema,
+  pad: padViewSchema,
+  sync: syncViewSchema,
+} as const;
+export type EventName = keyof typeof events;
+export type EventPayload<N extends EventName> = z.infer<(typeof events)[N]>;
+export const EVENT_NAMES = Object.keys(events) as EventName[];
+
+/** WebSocket framing used by the devhost bridge (Electron IPC carries the same call/event objects). */
+export const bridgeRequestSchema = z.strictObject({
+  id: z.number().int(),
+  call: z.string(),
+  args: z.unknown(),
+});
+export type BridgeRequest = z.infer<typeof bridgeRequestSchema>;
+export type BridgeMessage =
+  | { kind: 'reply'; id: number; result: import('./result.ts').Result<unknown> }
+  | { kind: 'event'; event: EventName; payload: unknown };

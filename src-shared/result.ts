@@ -1,0 +1,33 @@
+/** Every call across a boundary returns a Result; nothing throws across IPC, WebSocket or HTTP. */
+export type Ok<T> = { ok: true; value: T };
+export type Err = { ok: false; error: { code: ErrorCode; message: string } };
+export type Result<T> = Ok<T> | Err;
+
+export const ERROR_CODES = [
+  'BAD_REQUEST', // input failed the contract's schema
+  'UNKNOWN_CALL', // a call name not in the call map
+  'NO_RATING_OPEN', // a rating was submitted while no rating window is open
+  'RATING_ALREADY_GIVEN', // first press wins: the open rating already has its level
+  'STORE_UNAVAILABLE', // the store cannot commit (disk full, read-only, damaged)
+  'INTERNAL', // a bug: logged with its stack on the host
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export function ok<T>(value: T): Ok<T> {
+  return { ok: true, value };
+}
+
+export function err(code: ErrorCode, message: string): Err {
+  return { ok: false, error: { code, message } };
+}
+
+/** An error that carries a contract code, thrown inside a host and turned into an Err at the boundary. */
+export class CodedError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CodedError';
+  }
+}

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { levelSchema } from './levels.ts';
+import { ratingRecordSchema } from './rating.ts';
+
+/** Hub HTTP API version prefix; every wire path below hangs off it. */
+export const HUB_API = '/api/v1';
+
+/** A counter's upload: one device's records, oldest first, consecutive seq. */
+export const MAX_BATCH_ITEMS = 500;
+export const ingestBatchSchema = z
+  .strictObject({
+    device_id: z.string().min(1).max(64),
+    items: z.array(ratingRecordSchema).min(1).max(MAX_BATCH_ITEMS),
+  })
+  .superRefine((batch, ctx) => {
+    batch.items.forEach((item, i) => {
+      if (item.device_id !== batch.device_id) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['items', i, 'device_id'],
+          message: 'item device_id differs from the batch device_id',
+        });
+      }
+      const prev = batch.items[i - 1];
+      if (prev && item.seq !== prev.seq + 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['items', i, 'seq'],
+          message: `seq must follow ${prev.seq} without a gap`,
+        });
+      }
+    });
+  });
+export type IngestBatch = z.infer<typeof ingestBatchSchema>;
+
+export const ingestItemStatusSchema = z.enum(['stored', 'duplicate']);
+export const ingestReplySchema = z.strictObject({
+  /** Every seq up to and including this one is durably stored at the hub: the counter may mark them acked. */
+  ack_through_seq: z.number().int().min(0),
+  items: z.array(z.strictObject({ seq: z.number().int(), status: ingestItemStatusSchema })),
+  server_time: z.iso.datetime({ offset: true }),
+});
+export type IngestReply = z.infer<typeof ingestReplySchema>;
+
+/** Error body of every hub endpoint (Fastify's shape, plus a machine code). */
+export const hubErrorSchema = z.object({
+  statusCode: z.number().int(),
+  code: z.string(),
+  error: z.string(),
+  message: z.string(),
+  /** On 409 SEQ_GAP / CHAIN_MISMATCH: the last seq the hub holds for this device. */
+  cursor: z.number().int().min(0).optional(),
+});
+export type HubError = z.infer<typeof hubErrorSchema>;
+
+export const HUB_ERROR_CODES = {
+  badRequest: 'BAD_REQUEST',
+  seqGap: 'SEQ_GAP',
+  chainMismatch: 'CHAIN_MISMATCH',
+  hashMismatch: 'HASH_MISMATCH',
+  conflict: 'CONFLICT',
+} as const;
+
+export const levelCountsSchema = z.strictObject({
+  '5': z.number().int(),
+  '4': z.number().int(),
+  '3': z.number().int(),
+  '2': z.number().int(),
+  '1': z.number().int(),
+});
+export type LevelCounts = z.infer<typeof levelCountsSchema>;
+
+/** GET {HUB_API}/stats?from=YYYY-MM-DD&to=YYYY-MM-DD: counts by level per window per day (Asia/Shanghai days). */
+export const statsQuerySchema = z.strictObject({
+  from: z.iso.date().optional(),
+  to: z.iso.date().optional(),
+});
+export const statsRowSchema = z.strictObject({
+  day: z.iso.date(),
+  hall_id: z.string(),
+  window_id: z.string(),
+  counts: levelCountsSchema,
+  total: z.number().int(),
+  /** 好评率: share of 非常满意 + 满意 among all ratings, 0..1; null when there are none. */
+  good_rate: z.number().min(0).max(1).nullable(),
+});
+export const statsReplySchema = z.strictObject({
+  from: z.iso.date(),
+  to: z.iso.date(),
+  rows: z.array(statsRowSchema),
+  totals: z.strictObject({
+    counts: levelCountsSchema,
+    total: z.number().int(),
+    good_rate: z.number().nullable(),
+  }),
+});
+export type StatsReply = z.infer<typeof statsReplySchema>;
+
+export { levelSchema };

@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CounterStore, type RatingContext } from '../../src-main/core/store/counter-store.ts';
+import { MIGRATIONS } from '../../src-main/core/store/migrations.ts';
+import { chainInput, GENESIS_HASH, ratingRecordSchema } from '../../src-shared/index.ts';
+
+const ctx: RatingContext = {
+  channel: 4,
+  case_ref: 'C-2026-0001',
+  staff_no: '090317',
+  staff_name: '李明',
+  window_id: 'W03',
+  hall_id: 'DIV9-MAIN',
+  opened_at: '2026-11-26T02:00:00.000Z',
+  source: 'pad',
+  pad: null,
+};
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'haocha-store-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('counter store', () => {
+  it('sets WAL and FULL sync on every open, and migrates to the latest schema', () => {
+    const path = join(dir, 'counter.db');
+    for (let i = 0; i < 2; i++) {
+      const store = new CounterStore(path);
+      expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
+      expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
+      expect(store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      store.close();
+    }
+  });
+
+  it('keeps its device id across reopen', () => {
+    const path = join(dir, 'counter.db');
+    const a = new CounterStore(path);
+    const id = a.deviceId;
+    a.close();
+    const b = new CounterStore(path);
+    expect(b.deviceId).toBe(id);
+    b.close();
+  });
+
+  it('chains ratings gap-free with valid records and hashes', () => {
+    const store = new CounterStore(join(dir, 'counter.db'));
+    for (let i = 0; i < 5; i++) store.commitScreenRating(((i % 5) + 1) as 1, { ...ctx, source: 'screen' });
+    const batch = store.unsentBatch(100);
+    expect(batch.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+    let prev = GENESIS_HASH;
+    for (const r of batch) {
+      expect(ratingRecordSchema.safeParse(r).success).toBe(true);
+      expect(r.prev_hash).toBe(prev);
+      expect(r.hash).toBe(createHash('sha256').update(chainInput(r)).digest('hex'));
+      prev = r.hash;
+    }
+    store.close();
+  });
+
+  it('gives a repeated pad press its first outcome and writes nothing new', () => {
+    const store = new CounterStore(join(dir, 'counter.db'));
+    const press = { bootId: 77, pressId: 1, key: 1 };
+    const first = store.commitPress(press, () => ({ rate: true, level: 5, ctx }));
+    expect(first).toMatchObject({ outcome: 0, repeat: false });
+    let decided = false;
+    const again = store.commitPress(press, () => {
+      decided = true;
+      return { rate: true, level: 5, ctx };
+    });
+    expect(again).toMatchObject({ outcome: 0, repeat: true, record: null });
+    expect(decided).toBe(false);
+    const notRating = store.commitPress({ bootId: 77, pressId: 2, key: 3 }, () => ({
+      rate: false,
+      reason: 'no_rating_open',
+    }));
+    expect(notRating.outcome).toBe(1);
+    expect(store.queueStats()).toMatchObject({ queue_depth: 1, last_seq: 1 });
+    store.close();
+  });
+
+  it('marks acked through a seq and rewinds to a cursor', () => {
+    const store = new CounterStore(join(dir, 'counter.db'));
+    for (let i = 0; i < 10; i++) store.commitScreenRating(4, ctx);
+    store.markAckedThrough(7);
+    expect(store.queueStats()).toMatchObject({ queue_depth: 3, last_acked_seq: 7 });
+    store.rewindTo(4);
+    expect(store.queueStats()).toMatchObject({ queue_depth: 6, last_acked_seq: 4 });
+    expect(store.unsentBatch(2).map((r) => r.seq)).toEqual([5, 6]);
+    store.close();
+  });
+
+  it('keeps a damaged file aside and opens a fresh store', () => {
+    const path = join(dir, 'counter.db');
+    writeFileSync(path, Buffer.alloc(8192, 0x5a));
+    const store = new CounterStore(path);
+    expect(store.report.integrity).toBe('recovered');
+    expect(store.report.damagedCopy).toMatch(/counter\.db\.damaged-/);
+    store.close();
+  });
+
+  it('refuses a store from a newer app instead of guessing', () => {
+    const path = join(dir, 'counter.db');
+    const db = new Database(path);
+    db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    db.close();
+    expect(() => new CounterStore(path)).toThrow(/newer than this app/);
+  });
+});

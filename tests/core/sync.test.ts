@@ -1,0 +1,111 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startHub } from '../../hub/server.ts';
+import { type CounterConfig, defaultCounterConfig } from '../../src-main/core/config.ts';
+import { Counter } from '../../src-main/core/counter.ts';
+import { HUB_API, type StatsReply } from '../../src-shared/index.ts';
+
+let dir: string;
+const cleanups: (() => Promise<void> | void)[] = [];
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'haocha-sync-'));
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function fastConfig(): CounterConfig {
+  const c = defaultCounterConfig();
+  return { ...c, sync: { interval_ms: 50, batch_size: 7, backoff_min_ms: 20, backoff_max_ms: 200 } };
+}
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function hubTotal(url: string): Promise<number> {
+  const res = await fetch(`${url}${HUB_API}/stats`);
+  return ((await res.json()) as StatsReply).totals.total;
+}
+
+function rate(counter: Counter, n: number) {
+  for (let i = 0; i < n; i++) {
+    counter.openRating(`C-${i}`);
+    counter.submitScreenRating(((i % 5) + 1) as 1);
+  }
+}
+
+describe('sync to a real hub over loopback', () => {
+  it('uploads every rating once, in batches, and marks them acked', async () => {
+    const hub = await startHub({ dataDir: join(dir, 'hub'), port: 0 });
+    cleanups.push(() => hub.close());
+    const counter = new Counter({ dataDir: join(dir, 'counter'), hubUrl: hub.url, config: fastConfig() });
+    cleanups.push(() => counter.close());
+    counter.start();
+    rate(counter, 30);
+    await until(() => counter.store.queueStats().queue_depth === 0);
+    expect(await hubTotal(hub.url)).toBe(30);
+    expect(counter.sync.view()).toMatchObject({ hub: 'ok', last_acked_seq: 30, queue_depth: 0 });
+  });
+
+  it('queues while the hub is down and delivers exactly once when it returns', async () => {
+    // Reserve a port, then start the hub on it only later.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const hubUrl = `http://127.0.0.1:${port}`;
+    const counter = new Counter({ dataDir: join(dir, 'counter'), hubUrl, config: fastConfig() });
+    cleanups.push(() => counter.close());
+    counter.start();
+    rate(counter, 12);
+    await until(() => counter.sync.view().hub === 'unreachable');
+    expect(counter.store.queueStats().queue_depth).toBe(12);
+    const hub = await startHub({ dataDir: join(dir, 'hub'), port });
+    cleanups.push(() => hub.close());
+    await until(() => counter.store.queueStats().queue_depth === 0);
+    expect(await hubTotal(hub.url)).toBe(12);
+  });
+
+  it('a hub answer lost in transit does not double count: the resend is a duplicate', async () => {
+    const hub = await startHub({ dataDir: join(dir, 'hub'), port: 0 });
+    cleanups.push(() => hub.close());
+    // A proxy that forwards the first upload but drops the hub's reply, like a link cut mid-answer.
+    let dropped = false;
+    const proxy: Server = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const upstream = await fetch(`${hub.url}${req.url}`, {
+        method: req.method,
+        headers: { 'content-type': String(req.headers['content-type'] ?? 'application/json') },
+        body: chunks.length ? Buffer.concat(chunks) : undefined,
+      });
+      const text = await upstream.text();
+      if (!dropped) {
+        dropped = true;
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(text);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => proxy.close(() => r())));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const counter = new Counter({ dataDir: join(dir, 'counter'), hubUrl: proxyUrl, config: fastConfig() });
+    cleanups.push(() => counter.close());
+    rate(counter, 5);
+    counter.start();
+    await until(() => counter.store.queueStats().queue_depth === 0);
+    expect(dropped).toBe(true);
+    expect(await hubTotal(hub.url)).toBe(5);
+  });
+});

@@ -1,0 +1,60 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { chromium } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHub } from '../../hub/server.ts';
+import { makeTempDir } from './harness.ts';
+import { batchOf, makeStream } from './records.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+// Catches what string checks cannot: a CSP hash that blocks the script, or a script error.
+describe.skipIf(!existsSync(CHROMIUM))('GET / in a real browser', () => {
+  it('runs its script under its CSP and refreshes the counts without a reload', async () => {
+    const dataDir = await makeTempDir();
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const hub = await startHub({ dataDir, port: 0, logger: false });
+    cleanups.push(() => hub.close());
+    const now = new Date().toISOString();
+    const stream = makeStream({ count: 10, ratedAt: () => now, windowId: (i) => `W0${i % 2}` });
+    const post = (from: number, to: number) =>
+      fetch(`${hub.url}/api/v1/ingest`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(batchOf(stream, from, to)),
+      });
+    expect((await post(1, 4)).status).toBe(200);
+
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+      ],
+    });
+    cleanups.push(() => browser.close());
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+
+    await page.goto(hub.url);
+    expect(await page.textContent('#t-total')).toBe('4');
+    expect((await post(5, 10)).status).toBe(200);
+    await page.waitForFunction(() => document.getElementById('t-total')?.textContent === '10', null, {
+      timeout: 15_000,
+    });
+    expect(await page.locator('#rows tr').count()).toBe(2);
+    expect(await page.textContent('#status')).toContain('已更新');
+    expect(problems).toEqual([]);
+  }, 30_000);
+});

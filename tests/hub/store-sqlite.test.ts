@@ -1,0 +1,152 @@
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HUB_DB_FILE, openHubStore, type SqliteHubStore } from '../../hub/store/sqlite.ts';
+import { MIGRATIONS, migrate } from '../../hub/store/sqlite-migrations.ts';
+import { StoreDamagedError } from '../../hub/store/types.ts';
+import { chainInput } from '../../src-shared/index.ts';
+import { makeTempDir } from './harness.ts';
+import { batchOf, makeStream, sha256Hex } from './records.ts';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await makeTempDir();
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function open(dir: string): SqliteHubStore {
+  const store = openHubStore(dir);
+  cleanups.push(() => store.close());
+  return store;
+}
+
+const at = new Date('2026-11-27T03:00:00Z');
+
+describe('SQLite hub store', () => {
+  it('sets WAL, synchronous=FULL, foreign keys and a busy timeout on every open', async () => {
+    const dir = await tempDir();
+    for (let i = 0; i < 2; i++) {
+      const store = open(dir);
+      expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(store.db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+      expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
+      expect(store.db.pragma('busy_timeout', { simple: true })).toBe(5000);
+      expect(store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.at(-1)?.version);
+      await store.close();
+    }
+  });
+
+  it('keeps ratings and cursors across close and reopen, and the chain continues', async () => {
+    const dir = await tempDir();
+    const stream = makeStream({ count: 15 });
+    const first = open(dir);
+    expect((await first.ingest(batchOf(stream, 1, 10), at)).ok).toBe(true);
+    await first.close();
+
+    const again = open(dir);
+    expect(again.migration).toEqual({ from: 1, to: 1, backup: null });
+    expect(await again.deviceCursor('counter-01')).toMatchObject({
+      last_seq: 10,
+      last_hash: stream[9]?.hash,
+    });
+    expect((await again.summary()).ratings).toBe(10);
+    const outcome = await again.ingest(batchOf(stream, 9, 15), at);
+    expect(outcome.ok && outcome.reply.items.map((i) => i.status)).toEqual([
+      'duplicate',
+      'duplicate',
+      'stored',
+      'stored',
+      'stored',
+      'stored',
+      'stored',
+    ]);
+  });
+
+  it('gives back every record exactly as sent (its hash still verifies), page by page', async () => {
+    const dir = await tempDir();
+    const stream = makeStream({ count: 7 });
+    const store = open(dir);
+    await store.ingest(batchOf(stream, 1, 7), at);
+    const seen = [];
+    let after: string | null = null;
+    do {
+      const page = await store.listRatings({ after, limit: 3 });
+      seen.push(...page.ratings);
+      after = page.next;
+    } while (after);
+    expect(seen.map(({ received_at, ...record }) => record)).toEqual(stream);
+    expect(seen.every((r) => r.received_at === at.toISOString())).toBe(true);
+    for (const { received_at: _r, ...record } of seen)
+      expect(sha256Hex(chainInput(record))).toBe(record.hash);
+  });
+
+  it('filters by rated_at with `since`, whatever offset the time was written with', async () => {
+    const dir = await tempDir();
+    const stream = makeStream({ count: 5, ratedAt: (i) => `2026-11-27T0${i}:00:00+08:00` });
+    const store = open(dir);
+    await store.ingest(batchOf(stream, 1, 5), at);
+    const page = await store.listRatings({ since: '2026-11-26T18:00:00Z' }); // = 02:00 in Shanghai
+    expect(page.ratings.map((r) => r.seq)).toEqual([3, 4, 5]);
+    await expect(store.listRatings({ since: 'last week' })).rejects.toThrow(RangeError);
+  });
+
+  it('refuses to open a damaged file, leaving it untouched', async () => {
+    const dir = await tempDir();
+    const file = join(dir, HUB_DB_FILE);
+    const garbage = Buffer.alloc(8192, 0x5a);
+    await writeFile(file, garbage);
+    expect(() => openHubStore(dir)).toThrow(StoreDamagedError);
+    expect(() => openHubStore(dir)).toThrow(/move the file .* aside/);
+    expect(await readFile(file)).toEqual(garbage);
+  });
+
+  it('refuses a database written by a newer hub', async () => {
+    const dir = await tempDir();
+    const store = open(dir);
+    store.db.pragma('user_version = 99');
+    await store.close();
+    expect(() => openHubStore(dir)).toThrow(/newer than this hub knows/);
+  });
+
+  it('backs up an existing database before migrating it, one transaction per step', async () => {
+    const dir = await tempDir();
+    const stream = makeStream({ count: 3 });
+    const store = open(dir);
+    await store.ingest(batchOf(stream, 1, 3), at);
+    await store.close();
+
+    const file = join(dir, HUB_DB_FILE);
+    const db = new Database(file);
+    cleanups.push(async () => {
+      db.close();
+    });
+    const next = [
+      ...MIGRATIONS,
+      { version: 2, name: 'test column', up: 'ALTER TABLE devices ADD COLUMN note TEXT' },
+    ];
+    const report = migrate(db, file, next);
+    expect(report.from).toBe(1);
+    expect(report.to).toBe(2);
+    expect(report.backup).toMatch(/hub\.db\.before-v2-.*\.bak$/);
+    const backup = new Database(report.backup ?? '', { readonly: true });
+    expect(backup.pragma('user_version', { simple: true })).toBe(1);
+    expect(backup.prepare('SELECT COUNT(*) AS n FROM ratings').get()).toEqual({ n: 3 });
+    backup.close();
+
+    // A failing step rolls back entirely: version and schema stay at 2.
+    const broken = [
+      ...next,
+      { version: 3, name: 'broken', up: 'CREATE TABLE x (a); SELECT nope FROM nowhere' },
+    ];
+    expect(() => migrate(db, file, broken)).toThrow();
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'x'").get()).toBeUndefined();
+    expect((await readdir(dir)).filter((f) => f.endsWith('.bak'))).toHaveLength(2);
+  });
+});
