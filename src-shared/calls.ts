@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { CALL_NAMES, EVENT_NAMES } from './call-names.ts';
 import { levelSchema } from './levels.ts';
+
+export { CALL_NAMES, EVENT_NAMES };
 
 /**
  * The counter's call/event map: the one contract between the UI and the core services, whatever
@@ -82,7 +85,9 @@ export const calls = {
 export type CallName = keyof typeof calls;
 export type CallInput<N extends CallName> = z.input<(typeof calls)[N]['input']>;
 export type CallOutput<N extends CallName> = z.infer<(typeof calls)[N]['output']>;
-export const CALL_NAMES = Object.keys(calls) as CallName[];
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+// Compile-time: the dependency-free name lists match the schema maps exactly.
+const _callNamesMatch: Same<(typeof CALL_NAMES)[number], CallName> = true;
 
 export const events = {
   session: sessionViewSchema,
@@ -91,7 +96,9 @@ export const events = {
 } as const;
 export type EventName = keyof typeof events;
 export type EventPayload<N extends EventName> = z.infer<(typeof events)[N]>;
-export const EVENT_NAMES = Object.keys(events) as EventName[];
+const _eventNamesMatch: Same<(typeof EVENT_NAMES)[number], EventName> = true;
+void _callNamesMatch;
+void _eventNamesMatch;
 
 /** WebSocket framing used by the devhost bridge (Electron IPC carries the same call/event objects). */
 export const bridgeRequestSchema = z.strictObject({

@@ -22,7 +22,7 @@ export const counterConfigSchema = z.strictObject({
   /** Seconds a rating window stays open without a press before it closes unrated. */
   rating_timeout_s: z.number().int().min(5).max(600).default(60),
   /** Seconds the thank-you stays before the screen returns to idle. */
-  thanks_s: z.number().min(0).max(60).default(5),
+  thanks_s: z.number().min(1).max(60).default(5),
   /** Pad key → internal level. The standard EVP/1 pad: key 1 (leftmost) = 5 非常满意. Some pads are wired in reverse. */
   key_levels: z
     .tuple([z.number().int(), z.number().int(), z.number().int(), z.number().int(), z.number().int()])

@@ -24,6 +24,7 @@ const { values } = parseArgs({
     hub: { type: 'string' },
     pad: { type: 'string' },
     config: { type: 'string' },
+    'staff-window': { type: 'boolean' },
   },
   strict: false,
 });
@@ -77,21 +78,40 @@ async function boot(): Promise<void> {
   win.webContents.on('will-navigate', (e) => e.preventDefault());
   win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
 
+  const windows = new Set([win.webContents]);
   const handle = createCallHandler(counter);
   ipcMain.handle('haocha:invoke', (e, name: unknown, args: unknown) => {
-    // Only our own window may call in; anything else is refused like an unknown call.
-    if (e.sender !== win.webContents || typeof name !== 'string') {
+    // Only our own windows may call in; anything else is refused like an unknown call.
+    if (!windows.has(e.sender) || typeof name !== 'string') {
       return { ok: false, error: { code: 'UNKNOWN_CALL', message: 'caller not allowed' } };
     }
     return handle(name, args);
   });
   for (const event of EVENT_NAMES) {
     counter.on(event, ((payload: unknown) => {
-      if (!win.isDestroyed()) win.webContents.send('haocha:event', event, payload);
+      for (const wc of windows) if (!wc.isDestroyed()) wc.send('haocha:event', event, payload);
     }) as never);
   }
   win.once('ready-to-show', () => win.show());
   await win.loadURL('app://counter/index.html#/citizen');
+  if (values['staff-window']) {
+    // The demo's stand-in for the staff's own console: a second window on the staff screen.
+    const staff = new BrowserWindow({
+      width: 1280,
+      height: 800,
+      webPreferences: {
+        preload: join(__dirname, 'preload.cjs'),
+        contextIsolation: true,
+        sandbox: true,
+        nodeIntegration: false,
+      },
+    });
+    staff.webContents.on('will-navigate', (e) => e.preventDefault());
+    staff.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+    windows.add(staff.webContents);
+    staff.on('closed', () => windows.delete(staff.webContents));
+    await staff.loadURL('app://counter/index.html#/staff');
+  }
 
   app.on('window-all-closed', async () => {
     await pad?.close();

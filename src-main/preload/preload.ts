@@ -1,7 +1,7 @@
 // The renderer's only door into the app: one allowlisted invoke and one subscribe, nothing else
 // of Node or Electron. The allowlists are the contract's own, so a new call needs no edit here.
 import { contextBridge, type IpcRendererEvent, ipcRenderer } from 'electron';
-import { CALL_NAMES, EVENT_NAMES } from '../../src-shared/calls.ts';
+import { CALL_NAMES, EVENT_NAMES } from '../../src-shared/call-names.ts';
 
 const callNames = new Set<string>(CALL_NAMES);
 const eventNames = new Set<string>(EVENT_NAMES);

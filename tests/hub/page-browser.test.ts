@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,7 +12,8 @@ afterEach(async () => {
 });
 
 // Catches what string checks cannot: a CSP hash that blocks the script, or a script error.
-describe.skipIf(!existsSync(CHROMIUM))('GET / in a real browser', () => {
+// `npm test` installs Chromium first (scripts/prereqs.mjs), so a missing browser is a failure, not a skip.
+describe('GET / in a real browser', () => {
   it('runs its script under its CSP and refreshes the counts without a reload', async () => {
     const dataDir = await makeTempDir();
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));

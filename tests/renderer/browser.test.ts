@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,15 +32,9 @@ const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium`);
-  execFileSync(
-    process.execPath,
-    [join(repo, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'],
-    {
-      cwd: repo,
-      env: { ...process.env, NODE_ENV: 'production' },
-      stdio: 'inherit',
-    },
-  );
+  // dist-renderer/ is built once by tests/global-setup.ts.
+  if (!existsSync(join(dist, 'index.html')))
+    throw new Error('dist-renderer/ missing: run npm run build:renderer');
   bridge = await startFakeBridge(dist);
   // launch() gives Chromium a fresh temporary profile of its own (it refuses --user-data-dir).
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
