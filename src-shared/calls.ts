@@ -44,6 +44,9 @@ export const padViewSchema = z.strictObject({
   boot_id: z.number().nullable(),
   frames: z.number().int(),
   bad_crc: z.number().int(),
+  /** Times the decoder dropped a false start of frame and searched again (noise on the line). */
+  resyncs: z.number().int(),
+  dropped_bytes: z.number().int(),
 });
 export type PadView = z.infer<typeof padViewSchema>;
 

@@ -32,7 +32,16 @@ export interface PadPressEvent {
   uptimeMs: number;
 }
 
-const NO_PAD: PadView = { link: 'none', path: null, model: null, boot_id: null, frames: 0, bad_crc: 0 };
+const NO_PAD: PadView = {
+  link: 'none',
+  path: null,
+  model: null,
+  boot_id: null,
+  frames: 0,
+  bad_crc: 0,
+  resyncs: 0,
+  dropped_bytes: 0,
+};
 
 /**
  * The counter's core services wired together, with no Electron in sight: store, session, sync,

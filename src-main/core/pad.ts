@@ -39,7 +39,19 @@ export function attachPad(
       boot_id: link?.device?.bootId ?? lastBootId,
       frames: counters?.frames ?? 0,
       bad_crc: counters?.badCrc ?? 0,
+      resyncs: counters?.resyncs ?? 0,
+      dropped_bytes: counters?.droppedBytes ?? 0,
     });
+  };
+  // Counters change with every frame; tell the UI and status at most once a second.
+  let countersTimer: NodeJS.Timeout | null = null;
+  const publishCountersSoon = () => {
+    if (countersTimer || closed) return;
+    countersTimer = setTimeout(() => {
+      countersTimer = null;
+      if (link && !closed) publish(link.state);
+    }, 1000);
+    countersTimer.unref();
   };
 
   const mirrorSession = (view: SessionView) => {
@@ -101,6 +113,9 @@ export function attachPad(
       process.emitWarning(`pad on ${path} power-cycled (boot ${previousBootId} → ${bootId})`);
     });
     l.on('error', () => {}); // surfaced through state and counters
+    l.on('frame', () => {
+      if (link === l) publishCountersSoon();
+    });
     try {
       publish('connecting');
       await l.open();
@@ -119,6 +134,7 @@ export function attachPad(
       closed = true;
       counter.off('session', mirrorSession);
       if (timer) clearTimeout(timer);
+      if (countersTimer) clearTimeout(countersTimer);
       await link?.close();
       publish('none');
     },

@@ -3,9 +3,10 @@ import type { AddressInfo } from 'node:net';
 import fastifyStatic from '@fastify/static';
 import Fastify from 'fastify';
 import { WebSocket, WebSocketServer } from 'ws';
-import { type BridgeMessage, bridgeRequestSchema, EVENT_NAMES, err } from '../../src-shared/index.ts';
+import { type BridgeMessage, bridgeRequestSchema, err } from '../../src-shared/index.ts';
 import { createCallHandler } from '../core/call-handler.ts';
 import type { Counter } from '../core/counter.ts';
+import { forwardEvents } from '../core/event-forwarder.ts';
 
 export interface DevhostOptions {
   counter: Counter;
@@ -47,12 +48,8 @@ export async function startDevhost(opts: DevhostOptions): Promise<{ url: string;
   const send = (ws: WebSocket, msg: BridgeMessage) => {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
   };
-  const unsubscribers = EVENT_NAMES.map((event) => {
-    const listener = (payload: unknown) => {
-      for (const ws of wss.clients) send(ws, { kind: 'event', event, payload });
-    };
-    opts.counter.on(event, listener as never);
-    return () => opts.counter.off(event, listener as never);
+  const stopEvents = forwardEvents(opts.counter, (event, payload) => {
+    for (const ws of wss.clients) send(ws, { kind: 'event', event, payload });
   });
 
   wss.on('connection', (ws) => {
@@ -84,7 +81,7 @@ export async function startDevhost(opts: DevhostOptions): Promise<{ url: string;
   return {
     url: `http://${addr.address === '::1' ? '[::1]' : addr.address}:${addr.port}`,
     async close() {
-      for (const u of unsubscribers) u();
+      stopEvents();
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       await app.close();

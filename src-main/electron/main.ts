@@ -4,10 +4,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, normalize, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { app, BrowserWindow, ipcMain, protocol, session } from 'electron';
-import { EVENT_NAMES } from '../../src-shared/calls.ts';
 import { createCallHandler } from '../core/call-handler.ts';
 import { loadCounterConfig } from '../core/config.ts';
 import { Counter } from '../core/counter.ts';
+import { forwardEvents } from '../core/event-forwarder.ts';
 import { attachPad } from '../core/pad.ts';
 
 const CSP =
@@ -87,11 +87,9 @@ async function boot(): Promise<void> {
     }
     return handle(name, args);
   });
-  for (const event of EVENT_NAMES) {
-    counter.on(event, ((payload: unknown) => {
-      for (const wc of windows) if (!wc.isDestroyed()) wc.send('haocha:event', event, payload);
-    }) as never);
-  }
+  forwardEvents(counter, (event, payload) => {
+    for (const wc of windows) if (!wc.isDestroyed()) wc.send('haocha:event', event, payload);
+  });
   win.once('ready-to-show', () => win.show());
   await win.loadURL('app://counter/index.html#/citizen');
   if (values['staff-window']) {

@@ -245,13 +245,17 @@ describe('pad press → counter → hub', () => {
     const status = await until(
       async () => {
         const s = await bridge?.call('status.get');
-        const v = s?.ok ? (s.value as { pad: { link: string; bad_crc: number } }) : undefined;
-        return v && v.pad.link === 'up' ? v : undefined;
+        // The noise is counted (resyncs, dropped bytes, bad CRCs) once the counters are next published.
+        const v = s?.ok
+          ? (s.value as { pad: { link: string; bad_crc: number; resyncs: number; dropped_bytes: number } })
+          : undefined;
+        return v && v.pad.link === 'up' && v.pad.dropped_bytes > 0 ? v : undefined;
       },
       10_000,
-      'status',
+      'the noise to be counted',
     );
     expect(status.pad.link).toBe('up');
+    expect(status.pad.dropped_bytes + status.pad.resyncs + status.pad.bad_crc).toBeGreaterThan(0);
     expect(counter?.child.exitCode).toBeNull();
     await until(
       async () => ((await hubTotal()) === before + 1 ? true : undefined),

@@ -85,7 +85,16 @@ export async function startFakeBridge(distDir: string): Promise<FakeBridge> {
     status: {
       device_id: 'ctr-test-01',
       session: idleSession(),
-      pad: { link: 'up', path: '/dev/ttyUSB0', model: 'EVP1-std', boot_id: 7, frames: 12, bad_crc: 0 },
+      pad: {
+        link: 'up',
+        path: '/dev/ttyUSB0',
+        model: 'EVP1-std',
+        boot_id: 7,
+        frames: 12,
+        bad_crc: 0,
+        resyncs: 0,
+        dropped_bytes: 0,
+      },
       sync: { queue_depth: 3, last_acked_seq: 41, oldest_unsent_age_s: 12, hub: 'ok', last_error: null },
     },
     submit: { kind: 'ok' },

@@ -27,7 +27,16 @@ function status(session: SessionView): CounterStatus {
   return {
     device_id: 'ctr-1',
     session,
-    pad: { link: 'up', path: '/dev/ttyUSB0', model: 'EVP1', boot_id: 1, frames: 0, bad_crc: 0 },
+    pad: {
+      link: 'up',
+      path: '/dev/ttyUSB0',
+      model: 'EVP1',
+      boot_id: 1,
+      frames: 0,
+      bad_crc: 0,
+      resyncs: 0,
+      dropped_bytes: 0,
+    },
     sync: { queue_depth: 0, last_acked_seq: 0, oldest_unsent_age_s: null, hub: 'ok', last_error: null },
   };
 }

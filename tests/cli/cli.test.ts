@@ -1,0 +1,100 @@
+/** The `haocha` command as IT staff and scripts use it: real processes, exit codes, output shapes. */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultCounterConfig } from '../../src-main/core/config.ts';
+import { Counter } from '../../src-main/core/counter.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/haocha.mjs', import.meta.url));
+const haocha = (...args: string[]) =>
+  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'haocha-cli-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('haocha', () => {
+  it('prints usage and exits 2 without a command, 0 with --help, 2 on an unknown command or flag', () => {
+    expect(haocha().status).toBe(2);
+    const help = haocha('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/haocha <command>/);
+    expect(haocha('counter', '--help').stdout).toMatch(/--pad PATH\|sim/);
+    const unknown = haocha('frobnicate');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
+    const badFlag = haocha('status', '--data', dir, '--colour');
+    expect(badFlag.status).toBe(2);
+    expect(badFlag.stderr).toMatch(/--colour/);
+    expect(haocha('counter', '--data', dir, '--hub', 'ftp://x', '--pad', 'sim').status).toBe(2);
+    expect(haocha('hub', '--port', '99999', '--data', dir).status).toBe(2);
+  });
+
+  it('status reports the queue, last acked seq and store as JSON, and exits 1 when there is no store', async () => {
+    const missing = haocha('status', '--data', join(dir, 'nothing'));
+    expect(missing.status).toBe(1);
+    expect(JSON.parse(missing.stdout)).toMatchObject({ store: { ok: false }, running: false });
+
+    const offline: typeof fetch = async () => {
+      throw new Error('offline');
+    };
+    const counter = new Counter({
+      dataDir: dir,
+      hubUrl: 'http://127.0.0.1:9',
+      config: defaultCounterConfig(),
+      fetchImpl: offline,
+    });
+    for (let i = 0; i < 3; i++) {
+      counter.openRating(null);
+      counter.submitScreenRating(5);
+    }
+    counter.store.markAckedThrough(1);
+    counter.start();
+    // Read while the counter holds the store open (WAL): status must not need it closed.
+    const out = haocha('status', '--data', dir);
+    expect(out.status).toBe(0);
+    const status = JSON.parse(out.stdout);
+    expect(status).toMatchObject({
+      device_id: counter.store.deviceId,
+      queue_depth: 2,
+      last_acked_seq: 1,
+      running: true,
+      store: { ok: true, schema_version: 1 },
+      pad: { link: 'none' },
+    });
+    expect(status.oldest_unsent_age_s).toBeGreaterThanOrEqual(0);
+    expect(status.store.size_bytes).toBeGreaterThan(0);
+    await counter.close();
+  });
+
+  it('demo runs hub, simulated pad and counter end to end, and Ctrl-C stops it cleanly', async () => {
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [BIN, 'demo', '--data', dir, '--hub-port', '0', '--ui-port', '0', '--no-open', '--auto', '0.3'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    const deadline = Date.now() + 30_000;
+    while (!/uploaded to the hub: ratings through seq [2-9]/.test(out)) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`demo did not upload:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(out).toMatch(/simulated pad on a virtual serial pair/);
+    expect(out).toMatch(/accepted: 谢谢您的评价/);
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/stopped/);
+  }, 60_000);
+});
