@@ -4,16 +4,13 @@ import type { ZodError } from 'zod';
 import { HUB_ERROR_CODES, type HubError } from '../src-shared/index.ts';
 import type { IngestRejectCode } from './store/types.ts';
 
-/**
- * Codes the hub answers with beyond the contract's HUB_ERROR_CODES (transport-level failures).
- * Proposed for src-shared/wire.ts so clients can match on them too.
- */
+/** The contract's transport-level codes (src-shared/wire.ts), under the names the routes use. */
 export const HUB_HTTP_ERROR_CODES = {
-  notFound: 'NOT_FOUND',
-  payloadTooLarge: 'PAYLOAD_TOO_LARGE',
-  unsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
-  storeUnavailable: 'STORE_UNAVAILABLE',
-  internal: 'INTERNAL',
+  notFound: HUB_ERROR_CODES.notFound,
+  payloadTooLarge: HUB_ERROR_CODES.payloadTooLarge,
+  unsupportedMediaType: HUB_ERROR_CODES.unsupportedMediaType,
+  storeUnavailable: HUB_ERROR_CODES.storeUnavailable,
+  internal: HUB_ERROR_CODES.internal,
 } as const;
 
 /** HTTP status for each rejection a store can return. */

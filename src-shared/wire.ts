@@ -48,7 +48,7 @@ export const hubErrorSchema = z.object({
   code: z.string(),
   error: z.string(),
   message: z.string(),
-  /** On 409 SEQ_GAP / CHAIN_MISMATCH: the last seq the hub holds for this device. */
+  /** On 409 SEQ_GAP / CHAIN_MISMATCH / CONFLICT: the last seq the hub holds for this device. */
   cursor: z.number().int().min(0).optional(),
 });
 export type HubError = z.infer<typeof hubErrorSchema>;
@@ -59,6 +59,12 @@ export const HUB_ERROR_CODES = {
   chainMismatch: 'CHAIN_MISMATCH',
   hashMismatch: 'HASH_MISMATCH',
   conflict: 'CONFLICT',
+  // Transport-level failures, so a counter can tell "fix the request" from "try again later".
+  notFound: 'NOT_FOUND',
+  payloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  unsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
+  storeUnavailable: 'STORE_UNAVAILABLE',
+  internal: 'INTERNAL',
 } as const;
 
 export const levelCountsSchema = z.strictObject({

@@ -31,7 +31,11 @@ export interface HubStore {
 }
 
 /** The codes a store may reject a batch with (BAD_REQUEST is the HTTP layer's, before the store). */
-export type IngestRejectCode = Exclude<(typeof HUB_ERROR_CODES)[keyof typeof HUB_ERROR_CODES], 'BAD_REQUEST'>;
+export type IngestRejectCode =
+  | typeof HUB_ERROR_CODES.hashMismatch
+  | typeof HUB_ERROR_CODES.seqGap
+  | typeof HUB_ERROR_CODES.chainMismatch
+  | typeof HUB_ERROR_CODES.conflict;
 
 export interface IngestRejection {
   code: IngestRejectCode;
