@@ -38,6 +38,25 @@ function electronBinary(): string | null {
   }
 }
 
+/**
+ * Starts on the default port, or on any free one when the default is taken (a second demo, another
+ * program): `npm start` must not need a manual step. A port the user asked for is never swapped.
+ */
+async function onFreePort<T>(
+  isDefault: boolean,
+  port: number,
+  say: (l: string) => void,
+  start: (port: number) => Promise<T>,
+): Promise<T> {
+  try {
+    return await start(port);
+  } catch (e) {
+    if (!isDefault || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+    say(`port ${port} is in use; taking a free one`);
+    return start(0);
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     data: { type: 'string' },
@@ -66,11 +85,12 @@ export async function run(argv: string[]): Promise<number> {
   };
 
   try {
-    const hub = await startHub({
-      dataDir: join(dataDir, 'hub'),
-      port: portOf(values['hub-port'], '--hub-port', 8700),
-      logger: false,
-    });
+    const hub = await onFreePort(
+      values['hub-port'] === undefined,
+      portOf(values['hub-port'], '--hub-port', 8700),
+      say,
+      (port) => startHub({ dataDir: join(dataDir, 'hub'), port, logger: false }),
+    );
     stops.push(() => hub.close());
     say(`hub (评价中心) running: ${hub.url}/   data in ${join(dataDir, 'hub')}`);
 
@@ -114,13 +134,13 @@ export async function run(argv: string[]): Promise<number> {
       say('counter app started in Electron');
       openRating = async () => say('open a rating from the staff window (邀请评价)');
     } else {
-      const counter = await runCounter({
-        dataDir: join(dataDir, 'counter'),
-        hubUrl: hub.url,
-        config,
-        pad: padPath,
-        uiPort: portOf(values['ui-port'], '--ui-port', 8701),
-      });
+      const counter = await onFreePort(
+        values['ui-port'] === undefined,
+        portOf(values['ui-port'], '--ui-port', 8701),
+        say,
+        (uiPort) =>
+          runCounter({ dataDir: join(dataDir, 'counter'), hubUrl: hub.url, config, pad: padPath, uiPort }),
+      );
       stops.push(() => counter.close());
       if (counter.sim) sim = counter.sim;
       const ui = counter.uiUrl as string;

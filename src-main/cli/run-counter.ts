@@ -41,8 +41,19 @@ export async function runCounter(opts: {
   } else if (opts.pad) {
     pad = attachPad(counter, opts.pad);
   }
-  const ui =
-    opts.uiPort === null ? null : await startDevhost({ counter, staticDir: RENDERER_DIR, port: opts.uiPort });
+  let ui: Awaited<ReturnType<typeof startDevhost>> | null = null;
+  try {
+    ui =
+      opts.uiPort === null
+        ? null
+        : await startDevhost({ counter, staticDir: RENDERER_DIR, port: opts.uiPort });
+  } catch (e) {
+    // The UI port is taken: release the store and the pad before reporting it.
+    await pad?.close();
+    await sim?.stop();
+    await counter.close();
+    throw e;
+  }
   return {
     counter,
     pad,
