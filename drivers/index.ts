@@ -42,14 +42,51 @@ export {
 } from './evp1/host-link.ts';
 export { type FrameRecord, LinkError, type LinkErrorCode } from './evp1/link-common.ts';
 export {
+  encodeKeyLine,
+  type KeylineCounters,
+  KeylineDecoder,
+  type KeylineKey,
+  parseKeyLine,
+} from './keyline/codec.ts';
+export { KeylineLink, type KeylineLinkOptions, nextConnectionId } from './keyline/keyline-link.ts';
+export {
+  type CodecName,
+  type DeviceProfile,
+  fingerprintPort,
+  levelForKey,
+  type PortInfo,
+  type PortMatch,
+  PROFILES,
+  profileById,
+  profilesForPort,
+  USB_CHIPS,
+  type UsbFingerprint,
+  validateProfile,
+} from './profiles.ts';
+export {
   type PadDisplay,
   PadSimulator,
   type PadSimulatorOptions,
   type PressResult,
 } from './sim/pad-simulator.ts';
 export { type PadSimRun, type PtyPad, type RunPadSimOptions, runPadSim, startPtyPad } from './sim/pty-pad.ts';
+export { type StuckKeyAlarm, StuckKeyDetector, type StuckKeyOptions } from './stuck-key.ts';
+export {
+  PadSupervisor,
+  type PadSupervisorEvents,
+  type PadSupervisorOptions,
+  type SupervisorCounters,
+  type SupervisorState,
+} from './supervisor.ts';
 export { createMemoryPair, MemoryTransport } from './transports/memory.ts';
 export { ReconnectingTransport } from './transports/reconnecting.ts';
 export { DEFAULT_BAUD_RATE, SerialTransport, type SerialTransportOptions } from './transports/serial.ts';
+export {
+  isTcpUrl,
+  parseTcpUrl,
+  type TcpAddress,
+  TcpTransport,
+  type TcpTransportOptions,
+} from './transports/tcp.ts';
 export { type Transport, TransportClosedError, type TransportCloseInfo } from './transports/types.ts';
 export { type Clock, type Logger, systemClock } from './util/clock.ts';

@@ -69,6 +69,17 @@ export class ReconnectingTransport implements Transport {
     this.events.emit('close', { disconnected: false });
   }
 
+  /**
+   * Drops the inner link and reopens it (with the usual backoff), e.g. when the device behind the
+   * path was replaced without the old one ever reporting an error.
+   */
+  recycle(reason = 'recycled'): void {
+    const inner = this.inner;
+    if (!inner) return;
+    this.log.warn({ reason }, `${this.description}: reopening`);
+    void inner.close().catch(() => {});
+  }
+
   async write(bytes: Uint8Array): Promise<void> {
     const inner = this.inner;
     if (!inner?.isOpen) return;

@@ -1,6 +1,8 @@
 import { PadMode, PromptCode } from '../../drivers/evp1/frames.ts';
-import { HostLink, type LinkState } from '../../drivers/evp1/host-link.ts';
+import type { HostLink } from '../../drivers/evp1/host-link.ts';
+import { PadSupervisor } from '../../drivers/supervisor.ts';
 import { SerialTransport } from '../../drivers/transports/serial.ts';
+import { isTcpUrl, TcpTransport } from '../../drivers/transports/tcp.ts';
 import type { Transport } from '../../drivers/transports/types.ts';
 import type { PadView, SessionView } from '../../src-shared/index.ts';
 import type { Counter } from './counter.ts';
@@ -8,39 +10,49 @@ import type { Counter } from './counter.ts';
 export interface PadAttachment {
   close(): Promise<void>;
   readonly link: HostLink | null;
+  readonly supervisor: PadSupervisor;
 }
 
-const MIN_RETRY_MS = 100;
-const MAX_RETRY_MS = 5000;
-
 /**
- * Connects the counter to one EVP/1 pad and keeps it connected: reopens the port with backoff
- * (100 ms → 5 s) whenever it cannot be opened or the link goes down, forever, until close().
- * Presses go to the counter, which commits them before the link ACKs; session changes go to
- * the pad (ARM while a rating is open, DISARM otherwise, the thank-you prompt after a rating).
+ * Connects the counter to one EVP/1 pad (a serial path, or `tcp://host:port`) through a PadSupervisor (drivers/supervisor.ts), which
+ * reopens the port with backoff (100 ms → 5 s) whenever it cannot be opened or the link goes
+ * down (unplug, 3 unanswered PINGs), forever, until close(). Presses go to the counter, which
+ * commits them before the link ACKs; presses of a stuck key are recorded as not a rating
+ * (reason `stuck_key`, status 1). Session changes go to the pad (ARM while a rating is open,
+ * DISARM otherwise, the thank-you prompt after a rating).
  */
 export function attachPad(
   counter: Counter,
   path: string,
-  makeTransport: () => Transport = () => new SerialTransport({ path }),
+  makeTransport: () => Transport = () =>
+    isTcpUrl(path) ? TcpTransport.fromUrl(path) : new SerialTransport({ path }),
 ): PadAttachment {
-  let link: HostLink | null = null;
   let closed = false;
-  let retryMs = MIN_RETRY_MS;
-  let timer: NodeJS.Timeout | null = null;
-  let lastBootId: number | null = null;
+  const supervisor = new PadSupervisor({
+    makeTransport,
+    onKey: async (press) => counter.handlePadPress(press),
+    onSuppressedKey: async (press, reason) => {
+      try {
+        // Dedup by (boot_id, press_id) still holds: a press already rated keeps its status.
+        return counter.store.commitPress(press, () => ({ rate: false, reason })).outcome;
+      } catch (e) {
+        process.emitWarning(`cannot store pad press: ${(e as Error).message}`);
+        return 2;
+      }
+    },
+  });
 
   const publish = (state: PadView['link']) => {
-    const counters = link?.counters;
+    const counters = supervisor.counters;
     counter.setPad({
       link: state,
       path,
-      model: link?.device?.model ?? null,
-      boot_id: link?.device?.bootId ?? lastBootId,
-      frames: counters?.frames ?? 0,
-      bad_crc: counters?.badCrc ?? 0,
-      resyncs: counters?.resyncs ?? 0,
-      dropped_bytes: counters?.droppedBytes ?? 0,
+      model: supervisor.device?.model ?? null,
+      boot_id: supervisor.bootId,
+      frames: counters.frames,
+      bad_crc: counters.badCrc,
+      resyncs: counters.resyncs,
+      dropped_bytes: counters.droppedBytes,
     });
   };
   // Counters change with every frame; tell the UI and status at most once a second.
@@ -49,13 +61,13 @@ export function attachPad(
     if (countersTimer || closed) return;
     countersTimer = setTimeout(() => {
       countersTimer = null;
-      if (link && !closed) publish(link.state);
+      if (!closed && supervisor.state !== 'stopped') publish(supervisor.state);
     }, 1000);
     countersTimer.unref();
   };
 
   const mirrorSession = (view: SessionView) => {
-    const l = link;
+    const l = supervisor.link;
     if (l?.state !== 'up') return; // nothing to mirror to until the pad is up
     const send = (p: Promise<void>) => p.catch(() => {}); // a failed send shows up as link state, not here
     if (view.state === 'rating_open') {
@@ -74,68 +86,38 @@ export function attachPad(
   };
   counter.on('session', mirrorSession);
 
-  const retry = () => {
-    if (closed || timer) return;
-    const wait = retryMs;
-    retryMs = Math.min(MAX_RETRY_MS, retryMs * 2);
-    timer = setTimeout(() => {
-      timer = null;
-      void connect();
-    }, wait);
-  };
+  supervisor.on('state', (state) => {
+    if (state !== 'stopped') publish(state);
+  });
+  supervisor.on('up', (l) => {
+    const staff = counter.session.staff();
+    l.showStaff({
+      staffNo: staff.staff_no,
+      name: staff.name,
+      window: counter.opts.config.window_name,
+    }).catch(() => {});
+    mirrorSession(counter.session.view());
+  });
+  supervisor.on('power-cycled', ({ previousBootId, bootId }) => {
+    process.emitWarning(`pad on ${path} power-cycled (boot ${previousBootId} → ${bootId})`);
+  });
+  supervisor.on('alarm', (alarm) => {
+    process.emitWarning(`pad on ${path}: stuck key (${alarm.detail}); its presses are not rated`);
+  });
+  supervisor.on('frame', publishCountersSoon);
 
-  const connect = async () => {
-    if (closed) return;
-    const l = new HostLink({
-      transport: makeTransport(),
-      lastBootId,
-      onKey: async (press) => counter.handlePadPress(press),
-    });
-    link = l;
-    l.on('state', (state: LinkState) => {
-      if (link !== l) return;
-      publish(state);
-      if (state === 'up') {
-        retryMs = MIN_RETRY_MS;
-        lastBootId = l.device?.bootId ?? lastBootId;
-        const staff = counter.session.staff();
-        l.showStaff({
-          staffNo: staff.staff_no,
-          name: staff.name,
-          window: counter.opts.config.window_name,
-        }).catch(() => {});
-        mirrorSession(counter.session.view());
-      } else if (state === 'down') {
-        void l.close().finally(retry);
-      }
-    });
-    l.on('power-cycled', ({ previousBootId, bootId }) => {
-      process.emitWarning(`pad on ${path} power-cycled (boot ${previousBootId} → ${bootId})`);
-    });
-    l.on('error', () => {}); // surfaced through state and counters
-    l.on('frame', () => {
-      if (link === l) publishCountersSoon();
-    });
-    try {
-      publish('connecting');
-      await l.open();
-    } catch {
-      publish('down');
-      retry();
-    }
-  };
-
-  void connect();
+  publish('connecting');
+  supervisor.start();
   return {
+    supervisor,
     get link() {
-      return link;
+      return supervisor.link;
     },
     async close() {
       closed = true;
       counter.off('session', mirrorSession);
-      if (timer) clearTimeout(timer);
       if (countersTimer) clearTimeout(countersTimer);
-      await link?.close();
+      await supervisor.stop();
       publish('none');
     },
   };
