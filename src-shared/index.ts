@@ -3,4 +3,5 @@ export * from './chain.ts';
 export * from './levels.ts';
 export * from './rating.ts';
 export * from './result.ts';
+export * from './window-api.ts';
 export * from './wire.ts';

@@ -183,7 +183,9 @@ export async function run(argv: string[]): Promise<number> {
     let autoTimer: NodeJS.Timeout | null = null;
     if (autoSecs) {
       autoTimer = setInterval(() => {
-        void openRating().then(() => press((1 + Math.floor(Math.random() * 5)) as Key));
+        void openRating()
+          .then(() => press((1 + Math.floor(Math.random() * 5)) as Key))
+          .catch((e: Error) => say(`press not delivered: ${e.message}`)); // e.g. the pad stopped during shutdown
       }, autoSecs * 1000);
       stops.push(() => {
         if (autoTimer) clearInterval(autoTimer);

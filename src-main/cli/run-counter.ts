@@ -4,6 +4,7 @@ import { createMemoryPair } from '../../drivers/transports/memory.ts';
 import type { CounterConfig } from '../core/config.ts';
 import { Counter } from '../core/counter.ts';
 import { attachPad, type PadAttachment } from '../core/pad.ts';
+import { startWindowApi, type WindowApi } from '../core/window-api/server.ts';
 import { startDevhost } from '../devhost/devhost.ts';
 
 export const RENDERER_DIR = fileURLToPath(new URL('../../dist-renderer/', import.meta.url));
@@ -14,6 +15,8 @@ export interface RunningCounter {
   /** Set when the pad is simulated in this process (`--pad sim`). */
   sim: PadSimulator | null;
   uiUrl: string | null;
+  /** The local window-system API, when a port was given (off by default). */
+  api: WindowApi | null;
   close(): Promise<void>;
 }
 
@@ -27,6 +30,8 @@ export async function runCounter(opts: {
   config: CounterConfig;
   pad: string | null;
   uiPort: number | null;
+  /** Window-system API on 127.0.0.1:port (0 picks one), with an optional result webhook. */
+  api?: { port: number; webhookUrl?: string | null } | null;
 }): Promise<RunningCounter> {
   const counter = new Counter({ dataDir: opts.dataDir, hubUrl: opts.hubUrl, config: opts.config });
   counter.start();
@@ -54,12 +59,31 @@ export async function runCounter(opts: {
     await counter.close();
     throw e;
   }
+  let api: WindowApi | null = null;
+  try {
+    api = opts.api
+      ? await startWindowApi({
+          counter,
+          port: opts.api.port,
+          webhook: opts.api.webhookUrl ? { url: opts.api.webhookUrl } : null,
+        })
+      : null;
+  } catch (e) {
+    // The API port is taken: release the UI, the store and the pad before reporting it.
+    await ui?.close();
+    await pad?.close();
+    await sim?.stop();
+    await counter.close();
+    throw e;
+  }
   return {
     counter,
     pad,
     sim,
     uiUrl: ui?.url ?? null,
+    api,
     async close() {
+      await api?.close();
       await ui?.close();
       await pad?.close();
       await sim?.stop();

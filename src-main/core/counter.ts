@@ -8,11 +8,13 @@ import {
   type EventPayload,
   type Level,
   type PadView,
+  type RatingRecord,
   type SessionView,
 } from '../../src-shared/index.ts';
+import { AuditLog } from './audit/audit-log.ts';
 import type { CounterConfig } from './config.ts';
 import { CounterSession, receiptCode } from './session.ts';
-import { CounterStore, type PressOutcome } from './store/counter-store.ts';
+import { CounterStore, type PressDecision, type PressOutcome } from './store/counter-store.ts';
 import { SyncLoop } from './sync.ts';
 
 export interface CounterOptions {
@@ -51,6 +53,8 @@ export class Counter extends EventEmitter<CounterEvents> {
   readonly store: CounterStore;
   readonly session: CounterSession;
   readonly sync: SyncLoop;
+  /** Append-only, hash-chained record of every action at this counter (电子监察). */
+  readonly audit: AuditLog;
   private pad: PadView = NO_PAD;
   private readonly runtimeFile: string;
 
@@ -60,6 +64,14 @@ export class Counter extends EventEmitter<CounterEvents> {
     this.session = new CounterSession(opts.config);
     this.sync = new SyncLoop(this.store, opts.hubUrl, opts.config.sync, opts.fetchImpl);
     this.runtimeFile = join(opts.dataDir, 'runtime.json');
+    this.audit = new AuditLog(this.store.db);
+    let previous = this.session.view();
+    this.session.on('change', (v) => {
+      // A rating window that closed by itself (no rating, no cancel) timed out: 未评价.
+      if (previous.state === 'rating_open' && v.state === 'idle' && !this.cancelling)
+        this.auditSafe('system', 'rating.timed_out', { case_ref: previous.case_ref });
+      previous = v;
+    });
     this.session.on('change', (v) => this.emit('session', v));
     this.sync.on('change', (v) => {
       this.emit('sync', v);
@@ -82,9 +94,26 @@ export class Counter extends EventEmitter<CounterEvents> {
     if (level === undefined) return 1;
     let result: ReturnType<CounterStore['commitPress']>;
     try {
-      result = this.store.commitPress(press, () =>
-        this.session.decide(level, 'pad', { boot_id: press.bootId, press_id: press.pressId, key: press.key }),
-      );
+      // The rating and its audit entry commit together (nested transactions are savepoints).
+      result = this.store.db.transaction(() => {
+        const decided: { v: PressDecision | null } = { v: null };
+        const r = this.store.commitPress(press, () => {
+          decided.v = this.session.decide(level, 'pad', {
+            boot_id: press.bootId,
+            press_id: press.pressId,
+            key: press.key,
+          });
+          return decided.v;
+        });
+        if (r.record) this.auditRating(r.record);
+        else if (decided.v && !decided.v.rate)
+          // A press that is not a rating (none open, after the first press): an anti-fraud signal (T1).
+          this.audit.append('citizen', 'press.not_rating', {
+            pad: { boot_id: press.bootId, press_id: press.pressId },
+            reason: decided.v.reason,
+          });
+        return r;
+      })();
     } catch (e) {
       process.emitWarning(`cannot store pad press: ${(e as Error).message}`);
       return 2;
@@ -97,12 +126,54 @@ export class Counter extends EventEmitter<CounterEvents> {
     return result.outcome;
   }
 
-  openRating(caseRef: string | null): SessionView {
-    return this.session.open(caseRef);
+  /** `actor` is who opened it, for the audit log: the signed-in staff unless an API caller is named. */
+  openRating(caseRef: string | null, actor?: string): SessionView {
+    const view = this.session.open(caseRef);
+    this.auditSafe(actor ?? this.staffActor(), 'rating.open', {
+      case_ref: caseRef,
+      expires_at: view.expires_at,
+    });
+    return view;
   }
 
-  cancelRating(): SessionView {
-    return this.session.cancel();
+  cancelRating(actor?: string): SessionView {
+    const before = this.session.view();
+    this.cancelling = true;
+    try {
+      const view = this.session.cancel();
+      if (before.state === 'rating_open')
+        this.auditSafe(actor ?? this.staffActor(), 'rating.cancel', { case_ref: before.case_ref });
+      return view;
+    } finally {
+      this.cancelling = false;
+    }
+  }
+
+  private cancelling = false;
+
+  private staffActor(): string {
+    return `staff:${this.opts.config.staff.staff_no}`;
+  }
+
+  /** The audit entry of a committed rating: which rating, never its level (threat T2). */
+  private auditRating(record: RatingRecord): void {
+    this.audit.append('citizen', 'rating.committed', {
+      seq: record.seq,
+      event_id: record.event_id,
+      case_ref: record.case_ref,
+      source: record.source,
+      staff_no: record.staff_no,
+      pad: record.pad ? { boot_id: record.pad.boot_id, press_id: record.pad.press_id } : null,
+    });
+  }
+
+  /** Audit entries of actions that are not store writes: a failure is reported, never fatal. */
+  private auditSafe(actor: string, action: string, details: Record<string, unknown>): void {
+    try {
+      this.audit.append(actor, action, details);
+    } catch (e) {
+      process.emitWarning(`cannot write audit entry ${action}: ${(e as Error).message}`);
+    }
   }
 
   /** A level touched on the citizen screen: committed before the caller hears back. */
@@ -112,7 +183,11 @@ export class Counter extends EventEmitter<CounterEvents> {
       throw new CodedError('NO_RATING_OPEN', '当前没有待评价的服务 (no rating window is open)');
     let record: ReturnType<CounterStore['commitScreenRating']>;
     try {
-      record = this.store.commitScreenRating(level, decision.ctx);
+      record = this.store.db.transaction(() => {
+        const r = this.store.commitScreenRating(level, decision.ctx);
+        this.auditRating(r);
+        return r;
+      })();
     } catch (e) {
       throw new CodedError(
         'STORE_UNAVAILABLE',
@@ -127,6 +202,14 @@ export class Counter extends EventEmitter<CounterEvents> {
   }
 
   setPad(view: PadView): void {
+    if (view.link !== this.pad.link && this.store.db.open)
+      this.auditSafe('system', 'pad.link', {
+        from: this.pad.link,
+        to: view.link,
+        path: view.path,
+        model: view.model,
+        boot_id: view.boot_id,
+      });
     this.pad = view;
     this.emit('pad', view);
     this.writeRuntime();

@@ -64,7 +64,7 @@ describe('haocha', () => {
       queue_depth: 2,
       last_acked_seq: 1,
       running: true,
-      store: { ok: true, schema_version: 1 },
+      store: { ok: true, schema_version: 2 },
       pad: { link: 'none' },
     });
     expect(status.oldest_unsent_age_s).toBeGreaterThanOrEqual(0);

@@ -47,4 +47,42 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (pad_boot_id, press_id)
   ) STRICT, WITHOUT ROWID;
   `,
+  // 2: the audit log (append-only, hash-chained: 电子监察), cases opened and tickets called over
+  // the window-system API, and an index to find a case's rating.
+  `
+  CREATE TABLE audit_log (
+    seq       INTEGER PRIMARY KEY,              -- gap-free from 1
+    at        TEXT NOT NULL,                    -- wall clock, ISO
+    actor     TEXT NOT NULL,                    -- staff:NO, citizen, api:CALLER, system
+    action    TEXT NOT NULL,
+    details   TEXT NOT NULL,                    -- canonical JSON; never a rating's level
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL                     -- SHA-256 over the canonical row with prev_hash
+  ) STRICT;
+  CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+  CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+  CREATE TABLE api_cases (
+    case_no           TEXT PRIMARY KEY,
+    item_code         TEXT NOT NULL,
+    item_name         TEXT NOT NULL,
+    applicant_type    TEXT NOT NULL,
+    anonymous_allowed INTEGER NOT NULL,
+    caller            TEXT NOT NULL,            -- JSON: declared name, user agent, peer address
+    opened_at         TEXT NOT NULL,            -- last time a rating window was opened for it
+    opens             INTEGER NOT NULL DEFAULT 1
+  ) STRICT;
+
+  CREATE TABLE queue_calls (
+    id           INTEGER PRIMARY KEY,
+    ticket       TEXT NOT NULL,
+    service_name TEXT,
+    caller       TEXT NOT NULL,
+    called_at    TEXT NOT NULL
+  ) STRICT;
+
+  CREATE INDEX ratings_case ON ratings (case_ref) WHERE case_ref IS NOT NULL;
+  `,
 ];
