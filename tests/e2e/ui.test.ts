@@ -6,24 +6,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub } from '../../hub/server.ts';
 import { type RunningCounter, runCounter } from '../../src-main/cli/run-counter.ts';
 import { defaultCounterConfig } from '../../src-main/core/config.ts';
 import { HUB_API, type StatsReply } from '../../src-shared/index.ts';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { launchChromium } from '../helpers/chromium.ts';
 
 let dir: string;
 let hub: { url: string; close(): Promise<void> };
@@ -60,7 +49,7 @@ beforeAll(async () => {
     pad: 'sim',
     uiPort: 0,
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

@@ -1,11 +1,10 @@
 import { rm } from 'node:fs/promises';
-import { chromium } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHub } from '../../hub/server.ts';
+import { launchChromium } from '../helpers/chromium.ts';
 import { makeTempDir } from './harness.ts';
 import { batchOf, makeStream } from './records.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
@@ -29,16 +28,7 @@ describe('GET / in a real browser', () => {
       });
     expect((await post(1, 4)).status).toBe(200);
 
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-      ],
-    });
+    const browser = await launchChromium();
     cleanups.push(() => browser.close());
     const page = await browser.newPage();
     const problems: string[] = [];

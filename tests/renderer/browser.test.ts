@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionView } from '../../src-shared/calls.ts';
 import { LEVEL_LABELS_ZH, LEVELS } from '../../src-shared/levels.ts';
+import { launchChromium } from '../helpers/chromium.ts';
 import { type FakeBridge, idleSession, openSession, RECEIPT, startFakeBridge } from './fake-bridge.ts';
 
 /**
@@ -13,17 +14,6 @@ import { type FakeBridge, idleSession, openSession, RECEIPT, startFakeBridge } f
  */
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const dist = join(repo, 'dist-renderer');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const LABELS = LEVELS.map((l) => LEVEL_LABELS_ZH[l]); // 非常满意 … 非常不满意, pad keys 1–5
 
 let browser: Browser;
@@ -31,13 +21,12 @@ let bridge: FakeBridge;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium`);
   // dist-renderer/ is built once by tests/global-setup.ts.
   if (!existsSync(join(dist, 'index.html')))
     throw new Error('dist-renderer/ missing: run npm run build:renderer');
   bridge = await startFakeBridge(dist);
   // launch() gives Chromium a fresh temporary profile of its own (it refuses --user-data-dir).
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {
