@@ -25,13 +25,10 @@
 import type { Transport, TransportCloseInfo } from '../transports/types.ts';
 import { type Clock, type Logger, silentLogger, systemClock } from '../util/clock.ts';
 import { Emitter } from '../util/emitter.ts';
-import { type DecoderCounters, FrameDecoder, INTER_BYTE_TIMEOUT_MS } from './decoder.ts';
+import type { DecoderCounters } from './decoder.ts';
 import {
   DEVICE_TYPES,
-  decodeFrame,
-  encodeFrame,
   type Frame,
-  frameTypeName,
   type Key,
   type KeyStatusCode,
   type Message,
@@ -41,19 +38,14 @@ import {
 } from './frames.ts';
 import {
   type FrameRecord,
-  FrameRing,
   LinkError,
   MAX_RETRANSMITS,
   type Outgoing,
   REPEAT_WINDOW_MS,
   RETRANSMIT_MS,
-  ReliableSender,
-  RepeatCache,
   RING_SIZE,
-  recordOf,
-  SeqCounter,
-  typeLabel,
 } from './link-common.ts';
+import { LinkCore } from './link-core.ts';
 
 export type LinkState = 'connecting' | 'up' | 'down';
 
@@ -125,11 +117,7 @@ export class HostLink {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly events: Emitter<HostLinkEvents>;
-  private readonly decoder = new FrameDecoder();
-  private readonly ring: FrameRing;
-  private readonly seq = new SeqCounter();
-  private readonly sender: ReliableSender;
-  private readonly repeats: RepeatCache<number>;
+  private readonly core: LinkCore;
   private readonly opts: Required<
     Pick<
       HostLinkOptions,
@@ -141,7 +129,7 @@ export class HostLink {
       | 'helloTimeoutMs'
     >
   >;
-  private readonly extra = { retransmits: 0, naks: 0, naksReceived: 0, repeats: 0, keys: 0, pingsSent: 0 };
+  private readonly extra = { keys: 0, pingsSent: 0 };
 
   private state_: LinkState = 'down';
   private device_: DeviceInfo | null = null;
@@ -150,10 +138,8 @@ export class HostLink {
   /** Bumped at every open/close, so work started in an old session does not write into a new one. */
   private session = 0;
   private unsubscribe: (() => void)[] = [];
-  private writeQueue: Promise<void> = Promise.resolve();
   private keyQueue: Promise<unknown> = Promise.resolve();
   private livenessTimer: unknown = null;
-  private pollTimer: unknown = null;
   private helloTimer: unknown = null;
   private missedPings = 0;
   private nextNonce = 1;
@@ -175,22 +161,41 @@ export class HostLink {
       repeatWindowMs: options.repeatWindowMs ?? REPEAT_WINDOW_MS,
       helloTimeoutMs: options.helloTimeoutMs ?? 1000,
     };
-    this.ring = new FrameRing(options.ringSize ?? RING_SIZE);
-    this.repeats = new RepeatCache<number>(this.opts.repeatWindowMs, this.clock);
     this.events = new Emitter<HostLinkEvents>((err) =>
       this.log.error({ err: String(err) }, 'evp1 host: event listener threw'),
     );
-    this.sender = new ReliableSender((inFlight) => this.seq.take(inFlight), {
+    this.core = new LinkCore({
+      transport: this.transport,
       clock: this.clock,
+      log: this.log,
+      accepts: DEVICE_TYPES,
       retransmitMs: this.opts.retransmitMs,
       maxRetransmits: this.opts.maxRetransmits,
-      write: (raw, name) => this.write(raw, name),
-      onRetransmit: (out) => {
-        this.extra.retransmits++;
-        this.log.debug({ seq: out.seq, type: out.name, send: out.sends }, 'evp1 host: retransmit');
+      repeatWindowMs: this.opts.repeatWindowMs,
+      ringSize: options.ringSize ?? RING_SIZE,
+      hooks: {
+        // Any good frame, ACK/NAK included, proves the pad is alive.
+        onGoodFrame: () => this.sawDevice(),
+        dispatch: (frame, msg) => this.apply(frame, msg),
+        onBadPayload: (frame, detail) => this.log.warn({ seq: frame.seq, detail }, 'evp1 host: NAK'),
+        onBadAckNak: (detail) => this.log.warn({ detail }, 'evp1 host: bad ACK/NAK ignored'),
+        onRetransmit: (out) =>
+          this.log.debug({ seq: out.seq, type: out.name, send: out.sends }, 'evp1 host: retransmit'),
+        onFailure: (out) => this.sendFailed(out),
+        onRecord: (rec) => this.events.emit('frame', rec),
+        onWriteError: (err, type) => this.log.warn({ err: err.message, type }, 'evp1 host: write failed'),
+        onSendError: (err, type) => this.log.error({ err: String(err), type }, 'evp1 host: cannot send'),
+        onHandlerError: (err) => this.log.error({ err: String(err) }, 'evp1 host: frame handler failed'),
       },
-      onFailure: (out) => this.sendFailed(out),
     });
+  }
+
+  private get sender() {
+    return this.core.sender;
+  }
+
+  private get repeats() {
+    return this.core.repeats;
   }
 
   get state(): LinkState {
@@ -203,12 +208,20 @@ export class HostLink {
   }
 
   get counters(): HostLinkCounters {
-    return { ...this.decoder.counters, ...this.extra };
+    const s = this.core.stats;
+    return {
+      ...this.core.decoderCounters,
+      retransmits: s.retransmits,
+      naks: s.naksSent,
+      naksReceived: s.naksReceived,
+      repeats: s.repeats,
+      ...this.extra,
+    };
   }
 
   /** The last frames in both directions, oldest first (diagnostics screen, `haocha status`). */
   recentFrames(): FrameRecord[] {
-    return this.ring.snapshot();
+    return this.core.ring.snapshot();
   }
 
   on<K extends keyof HostLinkEvents>(event: K, listener: HostLinkEvents[K]): () => void {
@@ -219,6 +232,7 @@ export class HostLink {
   async open(): Promise<void> {
     if (this.opened) return;
     this.session++;
+    this.core.newEpoch();
     const session = this.session;
     this.unsubscribe = [
       this.transport.on('data', (bytes) => this.onData(bytes, session)),
@@ -235,8 +249,8 @@ export class HostLink {
     // A different pad may be on the port now: KEYs wait (NAK busy) until its HELLO names the boot.
     this.device_ = null;
     this.quickInfoRetries = 0;
-    this.seq.reset();
-    this.decoder.reset();
+    this.core.seq.reset();
+    this.core.decoder.reset();
     this.missedPings = 0;
     this.setState('connecting', 'opened');
     this.requestInfo();
@@ -309,67 +323,11 @@ export class HostLink {
 
   private onData(bytes: Uint8Array, session: number): void {
     if (session !== this.session || !this.opened) return;
-    this.handleFrames(this.decoder.push(bytes, this.clock.now()));
-    if (this.pollTimer !== null) this.clock.clearTimeout(this.pollTimer);
-    this.pollTimer = null;
-    if (this.decoder.buffered > 0) {
-      // Release a frame hidden behind a false header even if the line then stays quiet.
-      this.pollTimer = this.clock.setTimeout(() => {
-        this.pollTimer = null;
-        if (session === this.session) this.handleFrames(this.decoder.poll(this.clock.now()));
-      }, INTER_BYTE_TIMEOUT_MS + 1);
-    }
+    this.core.receive(bytes);
   }
 
-  private handleFrames(frames: Frame[]): void {
-    for (const frame of frames) {
-      try {
-        this.handleFrame(frame);
-      } catch (err) {
-        // A bug here must cost one frame, not the link.
-        this.log.error({ err: String(err) }, 'evp1 host: frame handler failed');
-      }
-    }
-  }
-
-  private handleFrame(frame: Frame): void {
-    const name = frameTypeName(frame.type);
-    this.record('rx', frame.raw, typeLabel(name, frame.type));
-    const decoded = decodeFrame(frame);
-    if (!decoded.ok) {
-      if (name === 'ACK' || name === 'NAK') {
-        this.log.warn({ detail: decoded.detail }, 'evp1 host: bad ACK/NAK ignored');
-        return;
-      }
-      this.log.warn({ seq: frame.seq, detail: decoded.detail }, 'evp1 host: NAK');
-      this.sendNak(frame.seq, decoded.reason);
-      return;
-    }
-    const msg = decoded.message;
-    this.sawDevice();
-
-    if (msg.type === 'ACK') {
-      this.sender.ack(msg.ackedSeq, msg.status);
-      return;
-    }
-    if (msg.type === 'NAK') {
-      this.extra.naksReceived++;
-      this.sender.nak(msg.seq, msg.reason, msg.reason === NakReason.BUSY);
-      return;
-    }
-    if (!DEVICE_TYPES.has(msg.type)) {
-      this.sendNak(frame.seq, NakReason.UNKNOWN_TYPE);
-      return;
-    }
-
-    const repeat = this.repeats.lookup(frame.raw);
-    if (repeat) {
-      this.extra.repeats++;
-      // Still being applied: its ACK goes out when it settles; one press, one status.
-      if (repeat.settled) this.sendAck(frame.seq, repeat.outcome as number);
-      return;
-    }
-
+  /** A new frame from the pad (not a repeat, a device-bound TYPE): apply it and ACK it. */
+  private apply(frame: Frame, msg: Message): void {
     switch (msg.type) {
       case 'HELLO':
         // A HELLO answers GET_INFO even if the GET_INFO's own ACK was lost or is still to come.
@@ -457,31 +415,16 @@ export class HostLink {
   // ------------------------------------------------------------------------------------------
   // Sending
 
-  private write(raw: Uint8Array, type: string): void {
-    this.record('tx', raw, type);
-    const transport = this.transport;
-    this.writeQueue = this.writeQueue.then(() =>
-      transport.write(raw).catch((err: Error) => {
-        this.log.warn({ err: err.message, type }, 'evp1 host: write failed');
-      }),
-    );
-  }
-
   private sendUnreliable(msg: Message): void {
-    try {
-      this.write(encodeFrame(this.seq.take(this.sender.pending), msg), msg.type);
-    } catch (err) {
-      this.log.error({ err: String(err), type: msg.type }, 'evp1 host: cannot send');
-    }
+    this.core.sendUnreliable(msg);
   }
 
   private sendAck(ackedSeq: number, status: number): void {
-    this.sendUnreliable({ type: 'ACK', ackedSeq, status });
+    this.core.sendAck(ackedSeq, status);
   }
 
   private sendNak(seq: number, reason: number): void {
-    this.extra.naks++;
-    this.sendUnreliable({ type: 'NAK', seq, reason });
+    this.core.sendNak(seq, reason);
   }
 
   /** GET_INFO, reliably, at most one in flight. */
@@ -551,12 +494,6 @@ export class HostLink {
     this.events.emit('state', state, reason);
   }
 
-  private record(dir: 'rx' | 'tx', raw: Uint8Array, type: string): void {
-    const rec = recordOf(dir, raw, this.clock.now(), type);
-    this.ring.push(rec);
-    this.events.emit('frame', rec);
-  }
-
   private onTransportClose(info: TransportCloseInfo, session: number): void {
     if (session !== this.session || !this.opened) return;
     this.log.warn(
@@ -570,11 +507,11 @@ export class HostLink {
   private shutdown(reason: string): void {
     this.opened = false;
     this.session++;
-    for (const timer of [this.livenessTimer, this.pollTimer, this.helloTimer, this.quickInfoTimer]) {
+    this.core.newEpoch();
+    for (const timer of [this.livenessTimer, this.helloTimer, this.quickInfoTimer]) {
       if (timer !== null) this.clock.clearTimeout(timer);
     }
     this.livenessTimer = null;
-    this.pollTimer = null;
     this.helloTimer = null;
     this.quickInfoTimer = null;
     this.sender.abortAll(reason);

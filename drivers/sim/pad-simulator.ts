@@ -15,31 +15,15 @@
  * cycle loses pending presses, as on a real pad.
  */
 
-import { FrameDecoder, INTER_BYTE_TIMEOUT_MS } from '../evp1/decoder.ts';
-import {
-  decodeFrame,
-  encodeFrame,
-  type Frame,
-  frameTypeName,
-  HOST_TYPES,
-  type Key,
-  type KeyStatusCode,
-  type Message,
-  NakReason,
-} from '../evp1/frames.ts';
+import { type Frame, HOST_TYPES, type Key, type KeyStatusCode, type Message } from '../evp1/frames.ts';
 import {
   type FrameRecord,
-  FrameRing,
   LinkError,
   MAX_RETRANSMITS,
   REPEAT_WINDOW_MS,
   RETRANSMIT_MS,
-  ReliableSender,
-  RepeatCache,
-  recordOf,
-  SeqCounter,
-  typeLabel,
 } from '../evp1/link-common.ts';
+import { LinkCore } from '../evp1/link-core.ts';
 import type { Transport } from '../transports/types.ts';
 import { type Clock, type Logger, silentLogger, systemClock } from '../util/clock.ts';
 import { Emitter } from '../util/emitter.ts';
@@ -135,12 +119,7 @@ export class PadSimulator {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly events: Emitter<PadSimulatorEvents>;
-  private readonly decoder = new FrameDecoder();
-  private readonly ring = new FrameRing();
-  private readonly seq = new SeqCounter();
-  private readonly sender: ReliableSender;
-  private readonly repeats: RepeatCache<number>;
-  private readonly counters_ = { framesIn: 0, framesOut: 0, retransmits: 0, naksSent: 0, repeats: 0 };
+  private readonly core: LinkCore;
 
   private bootId_: number;
   private bootAtMs = 0;
@@ -151,8 +130,6 @@ export class PadSimulator {
   private running = false;
   private generation = 0;
   private unsubscribe: (() => void)[] = [];
-  private writeQueue: Promise<void> = Promise.resolve();
-  private pollTimer: unknown = null;
   private display_: PadDisplay = PadSimulator.blankDisplay();
 
   constructor(options: PadSimulatorOptions) {
@@ -165,25 +142,38 @@ export class PadSimulator {
     this.caps = options.caps ?? 0b00101;
     this.random = seededRandom(options.seed ?? randomSeed());
     this.bootId_ = options.bootId ?? this.newBootId();
-    this.repeats = new RepeatCache<number>(options.repeatWindowMs ?? REPEAT_WINDOW_MS, this.clock);
     this.events = new Emitter<PadSimulatorEvents>((err) =>
       this.log.error({ err: String(err) }, 'pad-sim: event listener threw'),
     );
-    this.sender = new ReliableSender(() => this.takeSeq(), {
+    this.core = new LinkCore({
+      transport: this.transport,
       clock: this.clock,
+      log: this.log,
+      accepts: HOST_TYPES,
       retransmitMs: options.retransmitMs ?? RETRANSMIT_MS,
       maxRetransmits: options.maxRetransmits ?? MAX_RETRANSMITS,
-      write: (raw, name) => this.write(raw, name),
-      onRetransmit: () => {
-        this.counters_.retransmits++;
+      repeatWindowMs: options.repeatWindowMs ?? REPEAT_WINDOW_MS,
+      hooks: {
+        onGoodFrame: (msg) => {
+          // The host is there again: after a failure, say HELLO so held presses can go (GET_INFO
+          // gets its HELLO from apply(), after the ACK).
+          if (!this.helloAcked_ && this.helloSeqs.size === 0 && msg.type !== 'GET_INFO') this.sendHello();
+        },
+        dispatch: (frame, msg) => this.dispatch(frame, msg),
+        onStrayAck: (seq, status) => this.lateAck(seq, status),
+        onFailure: (out) => this.linkFailed(`no ACK for ${out.name}`),
+        onRecord: (rec) => this.events.emit('frame', rec),
+        onWriteError: (err) => this.log.debug({ err: err.message }, 'pad-sim: write failed'),
+        onSendError: (err) => this.log.error({ err: String(err) }, 'pad-sim: cannot send'),
+        onHandlerError: (err) => this.log.error({ err: String(err) }, 'pad-sim: frame handler failed'),
+        // A failed press keeps its SEQ reserved, so a late ACK for it cannot be mistaken.
+        seqReserved: (seq) => this.seqReservedByPress(seq),
       },
-      onFailure: (out) => this.linkFailed(`no ACK for ${out.name}`),
     });
   }
 
-  /** A failed press keeps its SEQ reserved, so a late ACK for it cannot be mistaken. */
-  private takeSeq(): number {
-    return this.seq.take({ has: (s) => this.sender.pending.has(s) || this.seqReservedByPress(s) });
+  private get sender() {
+    return this.core.sender;
   }
 
   private static blankDisplay(): PadDisplay {
@@ -217,15 +207,21 @@ export class PadSimulator {
   }
 
   get counters(): PadSimulatorCounters {
+    const s = this.core.stats;
+    const d = this.core.decoderCounters;
     return {
-      ...this.counters_,
-      badCrc: this.decoder.counters.badCrc,
-      resyncs: this.decoder.counters.resyncs,
+      framesIn: s.framesIn,
+      framesOut: s.framesOut,
+      retransmits: s.retransmits,
+      naksSent: s.naksSent,
+      repeats: s.repeats,
+      badCrc: d.badCrc,
+      resyncs: d.resyncs,
     };
   }
 
   recentFrames(): FrameRecord[] {
-    return this.ring.snapshot();
+    return this.core.ring.snapshot();
   }
 
   on<K extends keyof PadSimulatorEvents>(event: K, listener: PadSimulatorEvents[K]): () => void {
@@ -320,11 +316,12 @@ export class PadSimulator {
 
   private powerUp(): void {
     this.generation++;
+    this.core.newEpoch();
     this.bootAtMs = this.clock.now();
     this.pressCounter = 0;
-    this.seq.reset();
-    this.decoder.reset();
-    this.repeats.clear();
+    this.core.seq.reset();
+    this.core.decoder.reset();
+    this.core.repeats.clear();
     this.helloAcked_ = false;
     this.display_ = PadSimulator.blankDisplay();
     this.log.info({ bootId: this.bootId_ }, 'pad-sim: power-up');
@@ -334,8 +331,7 @@ export class PadSimulator {
   private powerDown(reason: string): void {
     this.running = false;
     this.generation++;
-    if (this.pollTimer !== null) this.clock.clearTimeout(this.pollTimer);
-    this.pollTimer = null;
+    this.core.newEpoch();
     this.sender.abortAll(reason);
     this.helloSeqs.clear();
     for (const p of this.presses.values())
@@ -433,87 +429,14 @@ export class PadSimulator {
 
   // ------------------------------------------------------------------------------------------
 
-  private write(raw: Uint8Array, type: string): void {
-    this.counters_.framesOut++;
-    const rec = recordOf('tx', raw, this.clock.now(), type);
-    this.ring.push(rec);
-    this.events.emit('frame', rec);
-    const transport = this.transport;
-    this.writeQueue = this.writeQueue.then(() =>
-      transport
-        .write(raw)
-        .catch((err: Error) => this.log.debug({ err: err.message }, 'pad-sim: write failed')),
-    );
-  }
-
-  private sendUnreliable(msg: Message): void {
-    try {
-      this.write(encodeFrame(this.takeSeq(), msg), msg.type);
-    } catch (err) {
-      this.log.error({ err: String(err) }, 'pad-sim: cannot send');
-    }
-  }
-
   private onData(bytes: Uint8Array): void {
-    if (!this.running) return;
-    this.handleFrames(this.decoder.push(bytes, this.clock.now()));
-    if (this.pollTimer !== null) this.clock.clearTimeout(this.pollTimer);
-    this.pollTimer = null;
-    if (this.decoder.buffered > 0) {
-      const generation = this.generation;
-      this.pollTimer = this.clock.setTimeout(() => {
-        this.pollTimer = null;
-        if (generation === this.generation) this.handleFrames(this.decoder.poll(this.clock.now()));
-      }, INTER_BYTE_TIMEOUT_MS + 1);
-    }
+    if (this.running) this.core.receive(bytes);
   }
 
-  private handleFrames(frames: Frame[]): void {
-    for (const frame of frames) {
-      try {
-        this.handleFrame(frame);
-      } catch (err) {
-        this.log.error({ err: String(err) }, 'pad-sim: frame handler failed');
-      }
-    }
-  }
-
-  private handleFrame(frame: Frame): void {
-    this.counters_.framesIn++;
-    const name = frameTypeName(frame.type);
-    const rec = recordOf('rx', frame.raw, this.clock.now(), typeLabel(name, frame.type));
-    this.ring.push(rec);
-    this.events.emit('frame', rec);
-    const decoded = decodeFrame(frame);
-    if (!decoded.ok) {
-      if (name !== 'ACK' && name !== 'NAK') this.sendNak(frame.seq, decoded.reason);
-      return;
-    }
-    const msg = decoded.message;
-    // The host is there again: after a failure, say HELLO so held presses can go (GET_INFO
-    // gets its HELLO from apply(), after the ACK).
-    if (!this.helloAcked_ && this.helloSeqs.size === 0 && msg.type !== 'GET_INFO') this.sendHello();
-
-    if (msg.type === 'ACK') {
-      if (!this.sender.ack(msg.ackedSeq, msg.status)) this.lateAck(msg.ackedSeq, msg.status);
-      return;
-    }
-    if (msg.type === 'NAK') {
-      this.sender.nak(msg.seq, msg.reason, msg.reason === NakReason.BUSY);
-      return;
-    }
-    if (!HOST_TYPES.has(msg.type)) {
-      this.sendNak(frame.seq, NakReason.UNKNOWN_TYPE);
-      return;
-    }
-    const repeat = this.repeats.lookup(frame.raw);
-    if (repeat) {
-      this.counters_.repeats++;
-      this.sendAck(frame.seq, 0);
-      return;
-    }
-    this.repeats.remember(frame.raw, 0);
-    this.sendAck(frame.seq, 0);
+  /** A new host frame (not a repeat): ACK it, then apply it. */
+  private dispatch(frame: Frame, msg: Message): void {
+    this.core.repeats.remember(frame.raw, 0);
+    this.core.sendAck(frame.seq, 0);
     this.apply(msg);
   }
 
@@ -557,15 +480,6 @@ export class PadSimulator {
         break;
     }
     this.events.emit('host-message', msg);
-  }
-
-  private sendAck(ackedSeq: number, status: number): void {
-    this.sendUnreliable({ type: 'ACK', ackedSeq, status });
-  }
-
-  private sendNak(seq: number, reason: number): void {
-    this.counters_.naksSent++;
-    this.sendUnreliable({ type: 'NAK', seq, reason });
   }
 
   private detach(): void {
