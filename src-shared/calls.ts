@@ -47,6 +47,21 @@ export const padViewSchema = z.strictObject({
   /** Times the decoder dropped a false start of frame and searched again (noise on the line). */
   resyncs: z.number().int(),
   dropped_bytes: z.number().int(),
+  /** The pad's own serial number from its HELLO (EVP/1 only): names the pad whatever port it is on. */
+  serial: z.string().nullable(),
+  /** Host frames sent again for want of an ACK, over all connections: a poor line shows here first. */
+  retransmits: z.number().int(),
+  /** Connection attempts after the first (unplugs, dead links, a port that would not open). */
+  reconnects: z.number().int(),
+  /** A stuck key (its presses are not rated) or a pad FAULT; null when all is well. */
+  alarm: z
+    .strictObject({
+      kind: z.enum(['stuck_key', 'fault']),
+      /** The stuck key, when known (a FAULT does not say which). */
+      key: z.number().int().min(1).max(5).optional(),
+      since: z.string(),
+    })
+    .nullable(),
 });
 export type PadView = z.infer<typeof padViewSchema>;
 

@@ -43,6 +43,10 @@ const NO_PAD: PadView = {
   bad_crc: 0,
   resyncs: 0,
   dropped_bytes: 0,
+  serial: null,
+  retransmits: 0,
+  reconnects: 0,
+  alarm: null,
 };
 
 /**

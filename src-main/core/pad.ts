@@ -1,11 +1,20 @@
 import { PadMode, PromptCode } from '../../drivers/evp1/frames.ts';
 import type { HostLink } from '../../drivers/evp1/host-link.ts';
+import type { StuckKeyAlarm } from '../../drivers/stuck-key.ts';
 import { PadSupervisor } from '../../drivers/supervisor.ts';
 import { SerialTransport } from '../../drivers/transports/serial.ts';
 import { isTcpUrl, TcpTransport } from '../../drivers/transports/tcp.ts';
 import type { Transport } from '../../drivers/transports/types.ts';
 import type { PadView, SessionView } from '../../src-shared/index.ts';
 import type { Counter } from './counter.ts';
+
+/** The supervisor's alarm as the contract shows it; its clock is wall time (ms). */
+export function alarmView(alarm: StuckKeyAlarm | null): PadView['alarm'] {
+  if (!alarm) return null;
+  const since = new Date(alarm.sinceMs).toISOString();
+  if (alarm.source === 'repeat' && alarm.key !== null) return { kind: 'stuck_key', key: alarm.key, since };
+  return alarm.key === null ? { kind: 'fault', since } : { kind: 'fault', key: alarm.key, since };
+}
 
 export interface PadAttachment {
   close(): Promise<void>;
@@ -53,6 +62,10 @@ export function attachPad(
       bad_crc: counters.badCrc,
       resyncs: counters.resyncs,
       dropped_bytes: counters.droppedBytes,
+      serial: supervisor.device?.serial ?? null,
+      retransmits: counters.retransmits,
+      reconnects: counters.reconnects,
+      alarm: alarmView(supervisor.alarm),
     });
   };
   // Counters change with every frame; tell the UI and status at most once a second.
@@ -105,6 +118,12 @@ export function attachPad(
     process.emitWarning(`pad on ${path}: stuck key (${alarm.detail}); its presses are not rated`);
   });
   supervisor.on('frame', publishCountersSoon);
+  // Alarms are what the staff screen and `haocha status` must show at once, not a second later.
+  const publishNow = () => {
+    if (!closed && supervisor.state !== 'stopped') publish(supervisor.state);
+  };
+  supervisor.on('alarm', publishNow);
+  supervisor.on('alarm-cleared', publishNow);
 
   publish('connecting');
   supervisor.start();

@@ -237,6 +237,10 @@ describe('counter audit entries', () => {
       bad_crc: 0,
       resyncs: 0,
       dropped_bytes: 0,
+      serial: null,
+      retransmits: 0,
+      reconnects: 0,
+      alarm: null,
     };
     c.setPad(pad);
     c.setPad({ ...pad, frames: 10 });

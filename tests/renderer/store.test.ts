@@ -36,6 +36,10 @@ function status(session: SessionView): CounterStatus {
       bad_crc: 0,
       resyncs: 0,
       dropped_bytes: 0,
+      serial: null,
+      retransmits: 0,
+      reconnects: 0,
+      alarm: null,
     },
     sync: { queue_depth: 0, last_acked_seq: 0, oldest_unsent_age_s: null, hub: 'ok', last_error: null },
   };
