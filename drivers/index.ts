@@ -3,6 +3,17 @@
  * family folders, so the layout inside drivers/ can change (zigbee-herdsman's adapter barrel).
  */
 
+export {
+  choosePad,
+  type DiscoverOptions,
+  type DiscoveryReport,
+  discoverPads,
+  type FoundPad,
+  formatReport,
+  type RejectedPort,
+} from './discovery/discover.ts';
+export { classifyOpenError, type OpenFailure } from './discovery/probe.ts';
+export { type RankedPort, rankPorts } from './discovery/score.ts';
 export { crc16 } from './evp1/crc16.ts';
 export { type DecoderCounters, FrameDecoder, INTER_BYTE_TIMEOUT_MS } from './evp1/decoder.ts';
 export {
