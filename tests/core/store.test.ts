@@ -4,21 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CounterStore, type RatingContext } from '../../src-main/core/store/counter-store.ts';
+import { CounterStore } from '../../src-main/core/store/counter-store.ts';
 import { MIGRATIONS } from '../../src-main/core/store/migrations.ts';
-import { chainInput, GENESIS_HASH, ratingRecordSchema } from '../../src-shared/index.ts';
+import { chainInput, GENESIS_HASH, type RatingRecord, ratingRecordSchema } from '../../src-shared/index.ts';
+import { given, ratingCtx } from './store-fixtures.ts';
 
-const ctx: RatingContext = {
-  channel: 4,
-  case_ref: 'C-2026-0001',
-  staff_no: '090317',
-  staff_name: '李明',
-  window_id: 'W03',
-  hall_id: 'DIV9-MAIN',
-  opened_at: '2026-11-26T02:00:00.000Z',
-  source: 'pad',
-  pad: null,
-};
+const ctx = ratingCtx();
+const padCtx = (bootId: number, pressId: number, key: number) =>
+  ratingCtx({ source: 'pad', pad: { boot_id: bootId, press_id: pressId, key } });
 
 let dir: string;
 beforeEach(() => {
@@ -51,14 +44,18 @@ describe('counter store', () => {
 
   it('chains ratings gap-free with valid records and hashes', () => {
     const store = new CounterStore(join(dir, 'counter.db'));
-    for (let i = 0; i < 5; i++) store.commitScreenRating(((i % 5) + 1) as 1, { ...ctx, source: 'screen' });
+    for (let i = 0; i < 5; i++) store.commitRating(given(((i % 5) + 1) as 1), ctx);
     const batch = store.unsentBatch(100);
     expect(batch.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
     let prev = GENESIS_HASH;
     for (const r of batch) {
       expect(ratingRecordSchema.safeParse(r).success).toBe(true);
       expect(r.prev_hash).toBe(prev);
-      expect(r.hash).toBe(createHash('sha256').update(chainInput(r)).digest('hex'));
+      expect(r.hash).toBe(
+        createHash('sha256')
+          .update(chainInput(r as RatingRecord))
+          .digest('hex'),
+      );
       prev = r.hash;
     }
     store.close();
@@ -67,12 +64,12 @@ describe('counter store', () => {
   it('gives a repeated pad press its first outcome and writes nothing new', () => {
     const store = new CounterStore(join(dir, 'counter.db'));
     const press = { bootId: 77, pressId: 1, key: 1 };
-    const first = store.commitPress(press, () => ({ rate: true, level: 5, ctx }));
+    const first = store.commitPress(press, () => ({ rate: true, given: given(5), ctx: padCtx(77, 1, 1) }));
     expect(first).toMatchObject({ outcome: 0, repeat: false });
     let decided = false;
     const again = store.commitPress(press, () => {
       decided = true;
-      return { rate: true, level: 5, ctx };
+      return { rate: true, given: given(5), ctx: padCtx(77, 1, 1) };
     });
     expect(again).toMatchObject({ outcome: 0, repeat: true, record: null });
     expect(decided).toBe(false);
@@ -87,7 +84,7 @@ describe('counter store', () => {
 
   it('marks acked through a seq and rewinds to a cursor', () => {
     const store = new CounterStore(join(dir, 'counter.db'));
-    for (let i = 0; i < 10; i++) store.commitScreenRating(4, ctx);
+    for (let i = 0; i < 10; i++) store.commitRating(given(4), ctx);
     store.markAckedThrough(7);
     expect(store.queueStats()).toMatchObject({ queue_depth: 3, last_acked_seq: 7 });
     store.rewindTo(4);

@@ -85,4 +85,88 @@ export const MIGRATIONS: readonly string[] = [
 
   CREATE INDEX ratings_case ON ratings (case_ref) WHERE case_ref IS NOT NULL;
   `,
+  // 3: the national record fields (issue 5). ratings is rebuilt because SQLite cannot relax the
+  // level CHECK (a 未评价 record has no level). Rows from before carry rec_version 1: their hash
+  // covers only the old fields, so they are sent in the old shape forever. Also the presence log
+  // (sign-in, pause, sign-out: 窗口不空岗 records), and the case details a rating needs.
+  `
+  CREATE TABLE ratings_v3 (
+    seq                 INTEGER PRIMARY KEY,
+    event_id            TEXT NOT NULL UNIQUE,
+    rec_version         INTEGER NOT NULL DEFAULT 2 CHECK (rec_version IN (1, 2)),
+    outcome             TEXT NOT NULL DEFAULT 'rated' CHECK (outcome IN ('rated', 'not_rated')),
+    level               INTEGER CHECK (level BETWEEN 1 AND 5),
+    channel             INTEGER NOT NULL,
+    case_ref            TEXT,
+    item_code           TEXT,
+    item_name           TEXT,
+    case_status         TEXT,
+    accepted_at         TEXT,
+    finished_at         TEXT,
+    assess_number       INTEGER NOT NULL DEFAULT 1,
+    reasons             TEXT,                   -- codes joined by ',' (NULL when none)
+    reason_status       TEXT NOT NULL DEFAULT 'not_required',
+    reason_dict_version TEXT,
+    dimensions          TEXT,                   -- canonical JSON or NULL
+    free_text           TEXT,
+    rater_type          TEXT NOT NULL DEFAULT 'unknown',
+    anonymous           INTEGER NOT NULL DEFAULT 0,
+    rater               TEXT,                   -- canonical JSON or NULL
+    signals             TEXT,                   -- joined by ',' (NULL when none)
+    staff_no            TEXT NOT NULL,
+    staff_name          TEXT NOT NULL,
+    window_id           TEXT NOT NULL,
+    hall_id             TEXT NOT NULL,
+    dept_id             TEXT,
+    config_version      TEXT,
+    opened_at           TEXT NOT NULL,
+    rated_at            TEXT NOT NULL,
+    mono_ms             REAL NOT NULL,
+    app_boot_id         TEXT NOT NULL,
+    source              TEXT NOT NULL CHECK (source IN ('pad', 'screen', 'wedge', 'timeout')),
+    pad_boot_id         INTEGER,
+    pad_press_id        INTEGER,
+    pad_key             INTEGER,
+    prev_hash           TEXT NOT NULL,
+    hash                TEXT NOT NULL,
+    acked_at            TEXT
+  ) STRICT;
+  INSERT INTO ratings_v3 (seq, event_id, rec_version, outcome, level, channel, case_ref, staff_no,
+    staff_name, window_id, hall_id, opened_at, rated_at, mono_ms, app_boot_id, source, pad_boot_id,
+    pad_press_id, pad_key, prev_hash, hash, acked_at)
+  SELECT seq, event_id, 1, 'rated', level, channel, case_ref, staff_no, staff_name, window_id,
+    hall_id, opened_at, rated_at, mono_ms, app_boot_id, source, pad_boot_id, pad_press_id, pad_key,
+    prev_hash, hash, acked_at FROM ratings;
+  DROP TABLE ratings;
+  ALTER TABLE ratings_v3 RENAME TO ratings;
+  CREATE INDEX ratings_unacked ON ratings (seq) WHERE acked_at IS NULL;
+  CREATE INDEX ratings_case ON ratings (case_ref) WHERE case_ref IS NOT NULL;
+  CREATE INDEX ratings_acked_at ON ratings (acked_at) WHERE acked_at IS NOT NULL;
+
+  -- Every change of who staffs the window, gap-free, append-only (窗口不空岗 is judged from it).
+  CREATE TABLE presence_log (
+    seq      INTEGER PRIMARY KEY,
+    at       TEXT NOT NULL,
+    state    TEXT NOT NULL,                    -- signed_out | idle | paused
+    staff_no TEXT,
+    event    TEXT NOT NULL,                    -- sign_in, sign_out, pause, resume, restart, auto_sign_out
+    reason   TEXT
+  ) STRICT;
+  CREATE TRIGGER presence_log_no_update BEFORE UPDATE ON presence_log
+    BEGIN SELECT RAISE(ABORT, 'presence_log is append-only'); END;
+  CREATE TRIGGER presence_log_no_delete BEFORE DELETE ON presence_log
+    BEGIN SELECT RAISE(ABORT, 'presence_log is append-only'); END;
+
+  ALTER TABLE api_cases ADD COLUMN case_status TEXT;
+  ALTER TABLE api_cases ADD COLUMN accepted_at TEXT;
+  ALTER TABLE api_cases ADD COLUMN finished_at TEXT;
+  ALTER TABLE api_cases ADD COLUMN dept_id TEXT;
+  ALTER TABLE api_cases ADD COLUMN rater TEXT;  -- canonical JSON contact, or NULL
+  `,
+  // 4: retention (issue 5). Pruning an acked rating clears the rating_seq of its pad press (the
+  // press row stays for dedup): this index makes that, and SQLite's foreign key check on every
+  // deleted rating, a seek instead of a scan of all presses.
+  `
+  CREATE INDEX pad_presses_rating ON pad_presses (rating_seq) WHERE rating_seq IS NOT NULL;
+  `,
 ];
