@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chainInput, type IngestBatch, type RatingRecord } from '../src-shared/index.ts';
+import { type AnyRatingRecord, chainInput, type IngestBatch, type RatingBody } from '../src-shared/index.ts';
 import type { IngestRejection } from './store/types.ts';
 
 /**
@@ -7,8 +7,15 @@ import type { IngestRejection } from './store/types.ts';
  * inside its own transaction: the engine only supplies the cursor and the links it already holds.
  */
 
-export function recordHash(record: RatingRecord): string {
-  return createHash('sha256').update(chainInput(record), 'utf8').digest('hex');
+/**
+ * SHA-256 of a record, current or legacy: both hash the canonical JSON of exactly the fields they
+ * carry, so a chain runs on from legacy records to current ones. (chainInput is typed for current
+ * bodies only; its canonical form is the same for a legacy one.)
+ */
+export function recordHash(record: AnyRatingRecord): string {
+  return createHash('sha256')
+    .update(chainInput(record as unknown as RatingBody), 'utf8')
+    .digest('hex');
 }
 
 /** First item whose `hash` is not the SHA-256 of its content, as a rejection; null when all match. */
@@ -37,7 +44,7 @@ export interface ChainLink {
 }
 
 export type IngestPlan =
-  | { ok: true; known: RatingRecord[]; fresh: RatingRecord[] }
+  | { ok: true; known: AnyRatingRecord[]; fresh: AnyRatingRecord[] }
   | { ok: false; rejection: IngestRejection };
 
 /**
@@ -50,8 +57,8 @@ export function planIngest(
   head: ChainHead,
   held: (seq: number) => ChainLink | undefined,
 ): IngestPlan {
-  const known: RatingRecord[] = [];
-  const fresh: RatingRecord[] = [];
+  const known: AnyRatingRecord[] = [];
+  const fresh: AnyRatingRecord[] = [];
   const cursor = head.seq;
   let expectedPrev = head.hash;
   for (const [i, item] of batch.items.entries()) {

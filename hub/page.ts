@@ -8,6 +8,8 @@ import { HUB_API, LEVEL_LABELS_ZH, LEVELS, type StatsReply } from '../src-shared
  */
 
 export const REFRESH_SECONDS = 5;
+/** Hall, window, five levels, 合计, 未评价, 异常标记, then the three rates. */
+const TABLE_COLUMNS = 13;
 
 const STYLE = `
 :root { color-scheme: light; font-family: "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", sans-serif; }
@@ -32,6 +34,7 @@ tfoot th, tfoot td { font-weight: 700; background: #e8ecf1; }
 const SCRIPT = `
 (function () {
   var LEVELS = ['5', '4', '3', '2', '1'];
+  var COLUMNS = ${TABLE_COLUMNS};
   var URL = '.${HUB_API}/stats';
   function pct(rate) { return rate === null ? '\\u2014' : (rate * 100).toFixed(1) + '%'; }
   function el(tag, text, cls) {
@@ -48,7 +51,7 @@ const SCRIPT = `
     if (s.rows.length === 0) {
       var tr0 = document.createElement('tr');
       var td0 = el('td', '今日暂无评价');
-      td0.colSpan = 9;
+      td0.colSpan = COLUMNS;
       tr0.appendChild(td0);
       rows.appendChild(tr0);
     }
@@ -60,18 +63,29 @@ const SCRIPT = `
       tr.appendChild(th);
       LEVELS.forEach(function (l) { tr.appendChild(el('td', r.counts[l], 'n')); });
       tr.appendChild(el('td', r.total, 'n'));
+      tr.appendChild(el('td', r.not_rated, 'n'));
+      tr.appendChild(el('td', r.flagged, 'n'));
       tr.appendChild(el('td', pct(r.good_rate), 'n'));
+      tr.appendChild(el('td', pct(r.active_good_rate), 'n'));
+      tr.appendChild(el('td', pct(r.not_rated_rate), 'n'));
       rows.appendChild(tr);
     });
     document.getElementById('rows').replaceChildren(rows);
     var t = s.totals;
     LEVELS.forEach(function (l) { set('f-' + l, t.counts[l]); });
     set('f-total', t.total);
+    set('f-not-rated', t.not_rated);
+    set('f-flagged', t.flagged);
     set('f-good', pct(t.good_rate));
+    set('f-active-good', pct(t.active_good_rate));
+    set('f-not-rated-rate', pct(t.not_rated_rate));
     set('t-total', t.total);
     set('t-good', pct(t.good_rate));
-    set('t-active-good', pct(t.good_rate));
+    set('t-active-good', pct(t.active_good_rate));
+    set('t-not-rated-rate', pct(t.not_rated_rate));
+    set('t-not-rated', t.not_rated);
     set('t-bad', t.counts['2'] + t.counts['1']);
+    set('t-flagged', t.flagged);
   }
   function tick() {
     fetch(URL, { cache: 'no-store', headers: { accept: 'application/json' } })
@@ -116,17 +130,21 @@ export function renderStatsPage(stats: StatsReply, renderedAt: string): string {
   const headCells = LEVELS.map((l) => `<th scope="col">${LEVEL_LABELS_ZH[l]}</th>`).join('');
   const body =
     stats.rows.length === 0
-      ? '<tr><td colspan="9">今日暂无评价</td></tr>'
+      ? `<tr><td colspan="${TABLE_COLUMNS}">今日暂无评价</td></tr>`
       : stats.rows
           .map(
             (r) =>
               `<tr><td>${escapeHtml(r.hall_id)}</td><th scope="row">${escapeHtml(r.window_id)}</th>` +
               LEVELS.map((l) => `<td class="n">${r.counts[l]}</td>`).join('') +
-              `<td class="n">${r.total}</td><td class="n">${formatRate(r.good_rate)}</td></tr>`,
+              `<td class="n">${r.total}</td><td class="n">${r.not_rated}</td><td class="n">${r.flagged}</td>` +
+              `<td class="n">${formatRate(r.good_rate)}</td><td class="n">${formatRate(r.active_good_rate)}</td>` +
+              `<td class="n">${formatRate(r.not_rated_rate)}</td></tr>`,
           )
           .join('\n');
   const foot = LEVELS.map((l) => `<td class="n" id="f-${l}">${t.counts[l]}</td>`).join('');
   const bad = t.counts['2'] + t.counts['1'];
+  const card = (id: string, label: string, value: string | number) =>
+    `<div class="card"><span class="label">${label}</span><span class="value" id="${id}">${value}</span></div>`;
   return `<!doctype html>
 <html lang="zh-CN">
 <head>
@@ -143,20 +161,23 @@ export function renderStatsPage(stats: StatsReply, renderedAt: string): string {
 </header>
 <main>
 <section class="cards" aria-label="今日合计">
-<div class="card"><span class="label">评价总数</span><span class="value" id="t-total">${t.total}</span></div>
-<div class="card"><span class="label">好评率（非常满意＋满意）</span><span class="value" id="t-good">${formatRate(t.good_rate)}</span></div>
-<div class="card"><span class="label">主动评价好评率</span><span class="value" id="t-active-good">${formatRate(t.good_rate)}</span></div>
-<div class="card"><span class="label">差评数（不满意＋非常不满意）</span><span class="value" id="t-bad">${bad}</span></div>
+${card('t-total', '评价总数', t.total)}
+${card('t-good', '好评率（非常满意＋满意）', formatRate(t.good_rate))}
+${card('t-active-good', '主动评价好评率', formatRate(t.active_good_rate))}
+${card('t-not-rated-rate', '未评价率', formatRate(t.not_rated_rate))}
+${card('t-not-rated', '未评价数', t.not_rated)}
+${card('t-bad', '差评数（不满意＋非常不满意）', bad)}
+${card('t-flagged', '异常标记', t.flagged)}
 </section>
 <table>
 <caption>各窗口今日评价</caption>
-<thead><tr><th scope="col">大厅</th><th scope="col">窗口</th>${headCells}<th scope="col">合计</th><th scope="col">好评率</th></tr></thead>
+<thead><tr><th scope="col">大厅</th><th scope="col">窗口</th>${headCells}<th scope="col">合计</th><th scope="col">未评价</th><th scope="col">异常标记</th><th scope="col">好评率</th><th scope="col">主动评价好评率</th><th scope="col">未评价率</th></tr></thead>
 <tbody id="rows">
 ${body}
 </tbody>
-<tfoot><tr><th scope="row" colspan="2">合计</th>${foot}<td class="n" id="f-total">${t.total}</td><td class="n" id="f-good">${formatRate(t.good_rate)}</td></tr></tfoot>
+<tfoot><tr><th scope="row" colspan="2">合计</th>${foot}<td class="n" id="f-total">${t.total}</td><td class="n" id="f-not-rated">${t.not_rated}</td><td class="n" id="f-flagged">${t.flagged}</td><td class="n" id="f-good">${formatRate(t.good_rate)}</td><td class="n" id="f-active-good">${formatRate(t.active_good_rate)}</td><td class="n" id="f-not-rated-rate">${formatRate(t.not_rated_rate)}</td></tr></tfoot>
 </table>
-<p class="note">好评率 =（非常满意＋满意）÷ 评价总数。目前收到的均为办事群众主动作出的评价，主动评价好评率与好评率相同；未评价率需要办件数据，暂不统计。</p>
+<p class="note">好评率 =（非常满意＋满意）÷ 评价总数；主动评价好评率 = 同一比例，但不计默认评价（目前尚无默认评价，两者相同）；未评价率 = 未评价数 ÷（评价总数＋未评价数），未评价指评价窗口超时关闭、办事群众未作评价。异常标记：带有防刷信号（无办件、连续按键、工作人员操作后即评、非工作时间）的评价，已计入统计，单独列出供核查。</p>
 <p id="status" role="status">数据时间 ${escapeHtml(renderedAt)}，每 ${REFRESH_SECONDS} 秒自动刷新</p>
 </main>
 <script>${SCRIPT}</script>

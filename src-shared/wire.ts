@@ -1,16 +1,30 @@
 import { z } from 'zod';
 import { levelSchema } from './levels.ts';
-import { ratingRecordSchema } from './rating.ts';
+import { type AnyRatingRecord, legacyRatingRecordSchema, ratingRecordSchema } from './rating.ts';
 
 /** Hub HTTP API version prefix; every wire path below hangs off it. */
 export const HUB_API = '/api/v1';
+
+/**
+ * One record of a device's stream, current or legacy. The shape is chosen by the presence of the
+ * `outcome` key rather than by a union, so a bad current record is reported at its own field
+ * ("items.3.reason_status: …") instead of as "matches no option".
+ */
+export const ingestItemSchema = z.unknown().transform((value, ctx): AnyRatingRecord => {
+  const current = value !== null && typeof value === 'object' && Object.hasOwn(value, 'outcome');
+  const parsed = (current ? ratingRecordSchema : legacyRatingRecordSchema).safeParse(value);
+  if (parsed.success) return parsed.data;
+  // Pushed as they are (code and details kept for the hub's messages); zod prefixes each path with items.N.
+  for (const issue of parsed.error.issues) ctx.issues.push(issue as unknown as (typeof ctx.issues)[number]);
+  return z.NEVER;
+});
 
 /** A counter's upload: one device's records, oldest first, consecutive seq. */
 export const MAX_BATCH_ITEMS = 500;
 export const ingestBatchSchema = z
   .strictObject({
     device_id: z.string().min(1).max(64),
-    items: z.array(ratingRecordSchema).min(1).max(MAX_BATCH_ITEMS),
+    items: z.array(ingestItemSchema).min(1).max(MAX_BATCH_ITEMS),
   })
   .superRefine((batch, ctx) => {
     batch.items.forEach((item, i) => {
@@ -76,29 +90,48 @@ export const levelCountsSchema = z.strictObject({
 });
 export type LevelCounts = z.infer<typeof levelCountsSchema>;
 
-/** GET {HUB_API}/stats?from=YYYY-MM-DD&to=YYYY-MM-DD: counts by level per window per day (Asia/Shanghai days). */
+/**
+ * GET {HUB_API}/stats?from=YYYY-MM-DD&to=YYYY-MM-DD: counts per window per day (Asia/Shanghai days),
+ * with the three indicators of GB/T 39734/39735 (domain.md: shown everywhere statistics appear).
+ */
 export const statsQuerySchema = z.strictObject({
   from: z.iso.date().optional(),
   to: z.iso.date().optional(),
 });
+const rate = z.number().min(0).max(1).nullable();
+/** The figures of one window-day, and of the totals. */
+const statsFiguresShape = {
+  /** Ratings with a level (outcome rated), by level. */
+  counts: levelCountsSchema,
+  /** Ratings with a level: the sum of `counts`. */
+  total: z.number().int(),
+  /** 未评价: rating windows that closed without a level. */
+  not_rated: z.number().int(),
+  /** Of `total`, ratings carrying an anti-fraud signal: counted, and shown beside for checking. */
+  flagged: z.number().int(),
+  /** Of `total`, default ratings (no answer in time ⇒ 基本满意); none are made yet. */
+  defaults: z.number().int(),
+  /** 好评率: (5 + 4) / total; null when total is 0. */
+  good_rate: rate,
+  /** 主动评价好评率: the same over ratings the citizen gave, i.e. without defaults; null when none. */
+  active_good_rate: rate,
+  /** 未评价率: not_rated / (total + not_rated); null when both are 0. */
+  not_rated_rate: rate,
+};
+export const statsFiguresSchema = z.strictObject(statsFiguresShape);
+export type StatsFigures = z.infer<typeof statsFiguresSchema>;
 export const statsRowSchema = z.strictObject({
   day: z.iso.date(),
   hall_id: z.string(),
   window_id: z.string(),
-  counts: levelCountsSchema,
-  total: z.number().int(),
-  /** 好评率: share of 非常满意 + 满意 among all ratings, 0..1; null when there are none. */
-  good_rate: z.number().min(0).max(1).nullable(),
+  ...statsFiguresShape,
 });
+export type StatsRow = z.infer<typeof statsRowSchema>;
 export const statsReplySchema = z.strictObject({
   from: z.iso.date(),
   to: z.iso.date(),
   rows: z.array(statsRowSchema),
-  totals: z.strictObject({
-    counts: levelCountsSchema,
-    total: z.number().int(),
-    good_rate: z.number().nullable(),
-  }),
+  totals: statsFiguresSchema,
 });
 export type StatsReply = z.infer<typeof statsReplySchema>;
 

@@ -55,5 +55,5 @@ export const statsRoutes: FastifyPluginAsync<HubContext> = async (app, { store, 
 };
 
 async function statsFor(store: HubStore, from: string, to: string): Promise<StatsReply> {
-  return statsReplySchema.parse(buildStatsReply(from, to, await store.levelCounts(from, to)));
+  return statsReplySchema.parse(buildStatsReply(from, to, await store.statsCounts(from, to)));
 }

@@ -63,6 +63,85 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'national record fields, 未评价 and legacy records',
+    // SQLite cannot relax the NOT NULL/CHECK on level in place: build the new table, copy, swap.
+    // Every v1 row is a legacy record (rec_version 1, rated); its new columns stay NULL so it is
+    // given back in the legacy shape its hash covers.
+    up: `
+      CREATE TABLE ratings_v2 (
+        id                  INTEGER PRIMARY KEY,
+        event_id            TEXT NOT NULL UNIQUE,
+        device_id           TEXT NOT NULL REFERENCES devices (device_id),
+        seq                 INTEGER NOT NULL CHECK (seq >= 1),
+        -- 1 = legacy record (counter store schema 1-2), 2 = current record with the national fields.
+        rec_version         INTEGER NOT NULL CHECK (rec_version IN (1, 2)),
+        outcome             TEXT NOT NULL CHECK (outcome IN ('rated', 'not_rated')),
+        level               INTEGER CHECK (level BETWEEN 1 AND 5),
+        channel             INTEGER NOT NULL,
+        case_ref            TEXT,
+        item_code           TEXT,
+        item_name           TEXT,
+        case_status         TEXT,
+        accepted_at         TEXT,
+        finished_at         TEXT,
+        assess_number       INTEGER,
+        reasons             TEXT,    -- canonical JSON array
+        reason_status       TEXT,
+        reason_dict_version TEXT,
+        dimensions          TEXT,    -- canonical JSON object
+        free_text           TEXT,
+        rater_type          TEXT,
+        anonymous           INTEGER CHECK (anonymous IN (0, 1)),
+        rater               TEXT,    -- canonical JSON object; NULL when anonymous
+        signals             TEXT,    -- canonical JSON array
+        staff_no            TEXT NOT NULL,
+        staff_name          TEXT NOT NULL,
+        window_id           TEXT NOT NULL,
+        hall_id             TEXT NOT NULL,
+        dept_id             TEXT,
+        config_version      TEXT,
+        opened_at           TEXT NOT NULL,
+        rated_at            TEXT NOT NULL,
+        mono_ms             REAL NOT NULL,
+        app_boot_id         TEXT NOT NULL,
+        source              TEXT NOT NULL,
+        pad_boot_id         INTEGER,
+        pad_press_id        INTEGER,
+        pad_key             INTEGER,
+        prev_hash           TEXT NOT NULL,
+        hash                TEXT NOT NULL,
+        -- The record's canonical JSON, kept only when the columns cannot give it back byte for byte
+        -- (a lone UTF-16 surrogate in a text becomes U+FFFD in SQLite): the export must re-verify.
+        verbatim            TEXT,
+        day                 TEXT NOT NULL,
+        rated_ms            INTEGER NOT NULL,
+        -- Derived at ingest: the record carries an anti-fraud signal; a default rating (none yet).
+        flagged             INTEGER NOT NULL CHECK (flagged IN (0, 1)),
+        is_default          INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),
+        received_at         TEXT NOT NULL,
+        UNIQUE (device_id, seq),
+        CHECK ((outcome = 'rated') = (level IS NOT NULL)),
+        CHECK (rec_version = 1 OR (assess_number IS NOT NULL AND reasons IS NOT NULL
+          AND reason_status IS NOT NULL AND rater_type IS NOT NULL AND anonymous IS NOT NULL
+          AND signals IS NOT NULL AND config_version IS NOT NULL))
+      ) STRICT;
+
+      INSERT INTO ratings_v2 (id, event_id, device_id, seq, rec_version, outcome, level, channel, case_ref,
+        staff_no, staff_name, window_id, hall_id, opened_at, rated_at, mono_ms, app_boot_id, source,
+        pad_boot_id, pad_press_id, pad_key, prev_hash, hash, day, rated_ms, flagged, is_default, received_at)
+      SELECT id, event_id, device_id, seq, 1, 'rated', level, channel, case_ref,
+        staff_no, staff_name, window_id, hall_id, opened_at, rated_at, mono_ms, app_boot_id, source,
+        pad_boot_id, pad_press_id, pad_key, prev_hash, hash, day, rated_ms, 0, 0, received_at
+      FROM ratings;
+
+      DROP TABLE ratings;
+      ALTER TABLE ratings_v2 RENAME TO ratings;
+      -- Covers the stats query: no table lookups for a day's counts.
+      CREATE INDEX ratings_day_place ON ratings (day, hall_id, window_id, outcome, level, flagged, is_default);
+    `,
+  },
 ];
 
 export interface MigrationReport {

@@ -2,10 +2,14 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import {
+  type AnyRatingRecord,
   type Channel,
+  canonicalJson,
   GENESIS_HASH,
   type IngestBatch,
   type IngestReply,
+  isLegacyRecord,
+  type LegacyRatingRecord,
   type Level,
   type RatingRecord,
 } from '../../src-shared/index.ts';
@@ -16,9 +20,9 @@ import {
   type DeviceCursor,
   type HubStore,
   type IngestOutcome,
-  type LevelCountRow,
   type ListRatingsOptions,
   type RatingPage,
+  type StatsCountRow,
   StoreDamagedError,
   type StoredRating,
   type StoreSummary,
@@ -32,18 +36,38 @@ export interface SqliteStoreOptions {
   quickCheck?: boolean;
 }
 
+/** A ratings row as the columns hold it (see migration 2). */
 interface RatingRow {
   id: number;
   event_id: string;
   device_id: string;
   seq: number;
-  level: number;
+  rec_version: 1 | 2;
+  outcome: string;
+  level: number | null;
   channel: number;
   case_ref: string | null;
+  item_code: string | null;
+  item_name: string | null;
+  case_status: string | null;
+  accepted_at: string | null;
+  finished_at: string | null;
+  assess_number: number | null;
+  reasons: string | null;
+  reason_status: string | null;
+  reason_dict_version: string | null;
+  dimensions: string | null;
+  free_text: string | null;
+  rater_type: string | null;
+  anonymous: number | null;
+  rater: string | null;
+  signals: string | null;
   staff_no: string;
   staff_name: string;
   window_id: string;
   hall_id: string;
+  dept_id: string | null;
+  config_version: string | null;
   opened_at: string;
   rated_at: string;
   mono_ms: number;
@@ -54,12 +78,64 @@ interface RatingRow {
   pad_key: number | null;
   prev_hash: string;
   hash: string;
+  verbatim: string | null;
   received_at: string;
 }
 
-const RATING_COLUMNS = `id, event_id, device_id, seq, level, channel, case_ref, staff_no, staff_name, window_id,
-  hall_id, opened_at, rated_at, mono_ms, app_boot_id, source, pad_boot_id, pad_press_id, pad_key, prev_hash, hash,
-  received_at`;
+/** Columns written at ingest besides the id; the derived ones (day, rated_ms, flagged, is_default) last. */
+const INSERT_COLUMNS = [
+  'event_id',
+  'device_id',
+  'seq',
+  'rec_version',
+  'outcome',
+  'level',
+  'channel',
+  'case_ref',
+  'item_code',
+  'item_name',
+  'case_status',
+  'accepted_at',
+  'finished_at',
+  'assess_number',
+  'reasons',
+  'reason_status',
+  'reason_dict_version',
+  'dimensions',
+  'free_text',
+  'rater_type',
+  'anonymous',
+  'rater',
+  'signals',
+  'staff_no',
+  'staff_name',
+  'window_id',
+  'hall_id',
+  'dept_id',
+  'config_version',
+  'opened_at',
+  'rated_at',
+  'mono_ms',
+  'app_boot_id',
+  'source',
+  'pad_boot_id',
+  'pad_press_id',
+  'pad_key',
+  'prev_hash',
+  'hash',
+  'verbatim',
+  'received_at',
+  'day',
+  'rated_ms',
+  'flagged',
+  'is_default',
+] as const;
+type InsertRow = Omit<RatingRow, 'id'> & { day: string; rated_ms: number; flagged: 0 | 1; is_default: 0 | 1 };
+
+const RATING_COLUMNS = [
+  'id',
+  ...INSERT_COLUMNS.filter((c) => !['day', 'rated_ms', 'flagged', 'is_default'].includes(c)),
+].join(', ');
 
 /** Opens (creating if needed) `<dataDir>/hub.db`, checks it, and migrates it to the latest schema. */
 export function openHubStore(dataDir: string, options: SqliteStoreOptions = {}): SqliteHubStore {
@@ -112,13 +188,9 @@ export class SqliteHubStore implements HubStore {
          ON CONFLICT (device_id) DO UPDATE SET
            last_seq = excluded.last_seq, last_hash = excluded.last_hash, last_seen = excluded.last_seen`,
       ),
-      insertRating: db.prepare(
-        `INSERT INTO ratings (event_id, device_id, seq, level, channel, case_ref, staff_no, staff_name, window_id,
-           hall_id, opened_at, rated_at, mono_ms, app_boot_id, source, pad_boot_id, pad_press_id, pad_key, prev_hash,
-           hash, day, rated_ms, received_at)
-         VALUES (@event_id, @device_id, @seq, @level, @channel, @case_ref, @staff_no, @staff_name, @window_id,
-           @hall_id, @opened_at, @rated_at, @mono_ms, @app_boot_id, @source, @pad_boot_id, @pad_press_id, @pad_key,
-           @prev_hash, @hash, @day, @rated_ms, @received_at)
+      insertRating: db.prepare<[InsertRow]>(
+        `INSERT INTO ratings (${INSERT_COLUMNS.join(', ')})
+         VALUES (${INSERT_COLUMNS.map((c) => `@${c}`).join(', ')})
          ON CONFLICT DO NOTHING`,
       ),
       insertAlias: db.prepare(
@@ -126,11 +198,11 @@ export class SqliteHubStore implements HubStore {
          VALUES (@device_id, @seq, @event_id, @hash, @received_at)
          ON CONFLICT DO NOTHING`,
       ),
-      levelCounts: db.prepare<[string, string], LevelCountRow>(
-        `SELECT day, hall_id, window_id, level, COUNT(*) AS count FROM ratings
+      statsCounts: db.prepare<[string, string], StatsCountSqlRow>(
+        `SELECT day, hall_id, window_id, outcome, level, flagged, is_default, COUNT(*) AS count FROM ratings
          WHERE day BETWEEN ? AND ?
-         GROUP BY day, hall_id, window_id, level
-         ORDER BY day, hall_id, window_id, level`,
+         GROUP BY day, hall_id, window_id, outcome, level, flagged, is_default
+         ORDER BY day, hall_id, window_id, outcome, level, flagged, is_default`,
       ),
       page: db.prepare<[number, number, number], RatingRow>(
         `SELECT ${RATING_COLUMNS} FROM ratings WHERE id > ? AND rated_ms >= ? ORDER BY id LIMIT ?`,
@@ -197,8 +269,16 @@ export class SqliteHubStore implements HubStore {
     return this.guard(() => this.stmt.device.get(deviceId) ?? null);
   }
 
-  async levelCounts(from: string, to: string): Promise<LevelCountRow[]> {
-    return this.guard(() => this.stmt.levelCounts.all(from, to));
+  async statsCounts(from: string, to: string): Promise<StatsCountRow[]> {
+    return this.guard(() =>
+      this.stmt.statsCounts.all(from, to).map((r) => ({
+        ...r,
+        outcome: r.outcome as StatsCountRow['outcome'],
+        level: r.level as Level | null,
+        flagged: r.flagged === 1,
+        is_default: r.is_default === 1,
+      })),
+    );
   }
 
   async listRatings(options: ListRatingsOptions): Promise<RatingPage> {
@@ -255,25 +335,112 @@ function epochMs(value: string): number {
   return ms;
 }
 
-function pick(record: RatingRecord) {
+interface StatsCountSqlRow {
+  day: string;
+  hall_id: string;
+  window_id: string;
+  outcome: string;
+  level: number | null;
+  flagged: number;
+  is_default: number;
+  count: number;
+}
+
+function pick(record: AnyRatingRecord) {
   return { device_id: record.device_id, seq: record.seq, event_id: record.event_id, hash: record.hash };
 }
 
-function toRow(record: RatingRecord, receivedAt: string) {
-  const { pad, ...rest } = record;
-  return {
-    ...rest,
-    pad_boot_id: pad?.boot_id ?? null,
-    pad_press_id: pad?.press_id ?? null,
-    pad_key: pad?.key ?? null,
+/** Canonical JSON text of a nullable object or array column. */
+function jsonColumn(value: object | null): string | null {
+  return value === null ? null : canonicalJson(value);
+}
+
+/** The row for a record: legacy records keep the new columns NULL, so they come back in their own shape. */
+export function toRow(record: AnyRatingRecord, receivedAt: string): InsertRow {
+  const common = {
+    event_id: record.event_id,
+    device_id: record.device_id,
+    seq: record.seq,
+    level: record.level,
+    channel: record.channel,
+    case_ref: record.case_ref,
+    staff_no: record.staff_no,
+    staff_name: record.staff_name,
+    window_id: record.window_id,
+    hall_id: record.hall_id,
+    opened_at: record.opened_at,
+    rated_at: record.rated_at,
+    mono_ms: record.mono_ms,
+    app_boot_id: record.app_boot_id,
+    source: record.source,
+    pad_boot_id: record.pad?.boot_id ?? null,
+    pad_press_id: record.pad?.press_id ?? null,
+    pad_key: record.pad?.key ?? null,
+    prev_hash: record.prev_hash,
+    hash: record.hash,
+    // SQLite would store a lone surrogate as U+FFFD and the export would no longer verify.
+    verbatim: hasLoneSurrogate(record) ? canonicalJson(record) : null,
+    received_at: receivedAt,
     day: shanghaiDay(record.rated_at),
     rated_ms: epochMs(record.rated_at),
-    received_at: receivedAt,
+    is_default: 0 as const,
+  };
+  if (isLegacyRecord(record)) {
+    return {
+      ...common,
+      rec_version: 1,
+      outcome: 'rated',
+      item_code: null,
+      item_name: null,
+      case_status: null,
+      accepted_at: null,
+      finished_at: null,
+      assess_number: null,
+      reasons: null,
+      reason_status: null,
+      reason_dict_version: null,
+      dimensions: null,
+      free_text: null,
+      rater_type: null,
+      anonymous: null,
+      rater: null,
+      signals: null,
+      dept_id: null,
+      config_version: null,
+      flagged: 0,
+    };
+  }
+  return {
+    ...common,
+    rec_version: 2,
+    outcome: record.outcome,
+    item_code: record.item_code,
+    item_name: record.item_name,
+    case_status: record.case_status,
+    accepted_at: record.accepted_at,
+    finished_at: record.finished_at,
+    assess_number: record.assess_number,
+    reasons: canonicalJson(record.reasons),
+    reason_status: record.reason_status,
+    reason_dict_version: record.reason_dict_version,
+    dimensions: jsonColumn(record.dimensions),
+    free_text: record.free_text,
+    rater_type: record.rater_type,
+    anonymous: record.anonymous ? 1 : 0,
+    rater: jsonColumn(record.rater),
+    signals: canonicalJson(record.signals),
+    dept_id: record.dept_id,
+    config_version: record.config_version,
+    flagged: record.signals.length > 0 ? 1 : 0,
   };
 }
 
-function fromRow(row: RatingRow): StoredRating {
-  return {
+/** The record exactly as the counter sent it (current or legacy shape), plus received_at. */
+export function fromRow(row: RatingRow): StoredRating {
+  if (row.verbatim !== null) {
+    return { ...(JSON.parse(row.verbatim) as AnyRatingRecord), received_at: row.received_at };
+  }
+  const legacy: LegacyRatingRecord = {
     event_id: row.event_id,
     device_id: row.device_id,
     seq: row.seq,
@@ -288,13 +455,49 @@ function fromRow(row: RatingRow): StoredRating {
     rated_at: row.rated_at,
     mono_ms: row.mono_ms,
     app_boot_id: row.app_boot_id,
-    source: row.source as StoredRating['source'],
+    source: row.source as LegacyRatingRecord['source'],
     pad:
       row.pad_boot_id === null || row.pad_press_id === null || row.pad_key === null
         ? null
         : { boot_id: row.pad_boot_id, press_id: row.pad_press_id, key: row.pad_key },
     prev_hash: row.prev_hash,
     hash: row.hash,
-    received_at: row.received_at,
   };
+  if (row.rec_version === 1) return { ...legacy, received_at: row.received_at };
+  const current: RatingRecord = {
+    ...legacy,
+    outcome: row.outcome as RatingRecord['outcome'],
+    level: row.level as Level | null,
+    source: row.source as RatingRecord['source'],
+    item_code: row.item_code,
+    item_name: row.item_name,
+    case_status: row.case_status,
+    accepted_at: row.accepted_at,
+    finished_at: row.finished_at,
+    assess_number: row.assess_number as RatingRecord['assess_number'],
+    reasons: parseJson(row.reasons) as RatingRecord['reasons'],
+    reason_status: row.reason_status as RatingRecord['reason_status'],
+    reason_dict_version: row.reason_dict_version,
+    dimensions: parseJson(row.dimensions) as RatingRecord['dimensions'],
+    free_text: row.free_text,
+    rater_type: row.rater_type as RatingRecord['rater_type'],
+    anonymous: row.anonymous === 1,
+    rater: parseJson(row.rater) as RatingRecord['rater'],
+    signals: parseJson(row.signals) as RatingRecord['signals'],
+    dept_id: row.dept_id,
+    config_version: row.config_version ?? '',
+  };
+  return { ...current, received_at: row.received_at };
+}
+
+function parseJson(text: string | null): unknown {
+  return text === null ? null : JSON.parse(text);
+}
+
+/** A UTF-16 surrogate without its pair anywhere in a record's texts. */
+function hasLoneSurrogate(value: unknown): boolean {
+  if (typeof value === 'string')
+    return /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value);
+  if (value === null || typeof value !== 'object') return false;
+  return Object.values(value).some(hasLoneSurrogate);
 }

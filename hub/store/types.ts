@@ -1,9 +1,10 @@
 import type {
+  AnyRatingRecord,
   HUB_ERROR_CODES,
   IngestBatch,
   IngestReply,
   Level,
-  RatingRecord,
+  RatingOutcome,
 } from '../../src-shared/index.ts';
 
 /**
@@ -19,8 +20,8 @@ export interface HubStore {
   ingest(batch: IngestBatch, receivedAt: Date): Promise<IngestOutcome>;
   /** The device's chain head at the hub, or null for a device never seen. */
   deviceCursor(deviceId: string): Promise<DeviceCursor | null>;
-  /** Rating counts per Asia/Shanghai day, hall, window and level, for days from..to inclusive. */
-  levelCounts(from: string, to: string): Promise<LevelCountRow[]>;
+  /** Record counts per Asia/Shanghai day, hall, window, outcome, level and flags, for days from..to inclusive. */
+  statsCounts(from: string, to: string): Promise<StatsCountRow[]>;
   /** One page of stored ratings in storage order; pass `next` back as `after` for the following page. */
   listRatings(options: ListRatingsOptions): Promise<RatingPage>;
   /** Sizes for /metrics. */
@@ -56,16 +57,22 @@ export interface DeviceCursor {
   last_seen: string;
 }
 
-export interface LevelCountRow {
+export interface StatsCountRow {
   day: string;
   hall_id: string;
   window_id: string;
-  level: Level;
+  outcome: RatingOutcome;
+  /** null exactly when outcome is not_rated. */
+  level: Level | null;
+  /** The records carry an anti-fraud signal. */
+  flagged: boolean;
+  /** Default ratings (no answer in time); none are made yet. */
+  is_default: boolean;
   count: number;
 }
 
-/** A rating as stored: the counter's record, untouched, plus when the hub received it. */
-export type StoredRating = RatingRecord & { received_at: string };
+/** A rating as stored: the counter's record, untouched (legacy ones in their legacy shape), plus when the hub received it. */
+export type StoredRating = AnyRatingRecord & { received_at: string };
 
 export interface ListRatingsOptions {
   /** Only ratings rated (rated_at, the counter's clock) at or after this instant (ISO 8601). */

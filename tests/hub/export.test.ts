@@ -2,9 +2,9 @@ import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXPORT_COLUMNS, exportRatings } from '../../hub/export.ts';
 import { openHubStore, type SqliteHubStore } from '../../hub/store/sqlite.ts';
-import { chainInput, ratingRecordSchema } from '../../src-shared/index.ts';
+import { ingestItemSchema } from '../../src-shared/index.ts';
 import { makeTempDir } from './harness.ts';
-import { batchOf, makeStream, seal, sha256Hex } from './records.ts';
+import { batchOf, makeStream, seal, verifies } from './records.ts';
 
 let store: SqliteHubStore | undefined;
 let dir: string | undefined;
@@ -79,8 +79,9 @@ describe('exportRatings', () => {
     });
     expect(lines[1]).toMatchObject({ seq: 2, pad: null, pad_boot_id: null, pad_press_id: null });
     for (const line of lines) {
-      const { received_at: _r, pad_boot_id: _b, pad_press_id: _p, ...record } = line;
-      expect(sha256Hex(chainInput(ratingRecordSchema.parse(record)))).toBe(record.hash);
+      const { received_at: _r, pad_boot_id: _b, pad_press_id: _p, rec_version, ...record } = line;
+      expect(rec_version).toBe(2);
+      expect(verifies(ingestItemSchema.parse(record))).toBe(true);
     }
   });
 
@@ -102,8 +103,8 @@ describe('exportRatings', () => {
     const col = (name: (typeof EXPORT_COLUMNS)[number]) => EXPORT_COLUMNS.indexOf(name);
     expect(rows).toHaveLength(3);
     expect(rows[1]?.[col('staff_name')]).toBe('王, "五"\n二');
-    expect(rows[1]?.slice(0, 6)).toEqual(['counter-01', '1', odd.event_id, '7', '1', '1']);
-    expect(rows[2]?.slice(0, 6)).toEqual(['counter-01', '2', next.event_id, '', '', '']);
+    expect(rows[1]?.slice(0, 7)).toEqual(['counter-01', '1', odd.event_id, '7', '1', '1', '2']);
+    expect(rows[2]?.slice(0, 7)).toEqual(['counter-01', '2', next.event_id, '', '', '', '2']);
     expect(rows[1]?.[col('case_ref')]).toBe('');
     expect(rows[2]?.[col('hash')]).toBe(next.hash);
   });

@@ -142,7 +142,7 @@ describe('POST /api/v1/ingest: bad batches change nothing', () => {
     ['an empty body', '', 'BAD_REQUEST', 'empty'],
     [
       'a hash that does not match the record',
-      bad((b) => Object.assign(b.items[1] ?? {}, { level: 1 })),
+      bad((b) => Object.assign(b.items[1] ?? {}, { staff_name: '李四' })),
       'HASH_MISMATCH',
       'items.1.hash',
     ],

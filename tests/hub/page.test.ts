@@ -55,11 +55,13 @@ describe('GET / (today page)', () => {
     // One row per window: hall, window, 5 level counts, total, 好评率.
     expect(html).toContain(
       '<tr><td>H-DIV</td><th scope="row">W01</th><td class="n">2</td><td class="n">1</td><td class="n">0</td>' +
-        '<td class="n">0</td><td class="n">1</td><td class="n">4</td><td class="n">75.0%</td></tr>',
+        '<td class="n">0</td><td class="n">1</td><td class="n">4</td><td class="n">0</td><td class="n">0</td>' +
+        '<td class="n">75.0%</td><td class="n">75.0%</td><td class="n">0.0%</td></tr>',
     );
     expect(html).toContain(
       '<tr><td>H-DIV</td><th scope="row">W02</th><td class="n">1</td><td class="n">0</td><td class="n">1</td>' +
-        '<td class="n">0</td><td class="n">0</td><td class="n">2</td><td class="n">50.0%</td></tr>',
+        '<td class="n">0</td><td class="n">0</td><td class="n">2</td><td class="n">0</td><td class="n">0</td>' +
+        '<td class="n">50.0%</td><td class="n">50.0%</td><td class="n">0.0%</td></tr>',
     );
   });
 

@@ -41,6 +41,15 @@ describe('GET /api/v1/stats', () => {
     level: (i) => levels[i] ?? 5,
     windowId: (i) => (i % 2 === 0 ? 'W01' : 'W02'),
   });
+  /** Figures of ratings that all have a level, no flags and no defaults. */
+  const rates = (good: number) => ({
+    not_rated: 0,
+    flagged: 0,
+    defaults: 0,
+    good_rate: good,
+    active_good_rate: good,
+    not_rated_rate: 0,
+  });
   const counts = (c: Partial<Record<'5' | '4' | '3' | '2' | '1', number>>) => ({
     '5': 0,
     '4': 0,
@@ -63,7 +72,7 @@ describe('GET /api/v1/stats', () => {
         window_id: 'W01',
         counts: counts({ '5': 1 }),
         total: 1,
-        good_rate: 1,
+        ...rates(1),
       },
       {
         day: '2026-11-27',
@@ -71,7 +80,7 @@ describe('GET /api/v1/stats', () => {
         window_id: 'W01',
         counts: counts({ '3': 1, '1': 1 }),
         total: 2,
-        good_rate: 0,
+        ...rates(0),
       },
       {
         day: '2026-11-27',
@@ -79,7 +88,7 @@ describe('GET /api/v1/stats', () => {
         window_id: 'W02',
         counts: counts({ '4': 1, '2': 1, '5': 1 }),
         total: 3,
-        good_rate: 2 / 3,
+        ...rates(2 / 3),
       },
       {
         day: '2026-11-28',
@@ -87,13 +96,13 @@ describe('GET /api/v1/stats', () => {
         window_id: 'W01',
         counts: counts({ '4': 1 }),
         total: 1,
-        good_rate: 1,
+        ...rates(1),
       },
     ]);
     expect(stats.totals).toEqual({
       counts: counts({ '5': 2, '4': 2, '3': 1, '2': 1, '1': 1 }),
       total: 7,
-      good_rate: 4 / 7,
+      ...rates(4 / 7),
     });
   });
 
@@ -105,7 +114,16 @@ describe('GET /api/v1/stats', () => {
     expect(day.totals.total).toBe(5);
     const none = asStats(await t.get('/api/v1/stats?from=2026-12-01&to=2026-12-02'));
     expect(none.rows).toEqual([]);
-    expect(none.totals).toEqual({ counts: counts({}), total: 0, good_rate: null });
+    expect(none.totals).toEqual({
+      counts: counts({}),
+      total: 0,
+      not_rated: 0,
+      flagged: 0,
+      defaults: 0,
+      good_rate: null,
+      active_good_rate: null,
+      not_rated_rate: null,
+    });
   });
 
   it('defaults to today in Asia/Shanghai, and `from` alone runs to today', async () => {

@@ -5,9 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HUB_DB_FILE, openHubStore, type SqliteHubStore } from '../../hub/store/sqlite.ts';
 import { MIGRATIONS, migrate } from '../../hub/store/sqlite-migrations.ts';
 import { StoreDamagedError } from '../../hub/store/types.ts';
-import { chainInput } from '../../src-shared/index.ts';
 import { makeTempDir } from './harness.ts';
-import { batchOf, makeStream, sha256Hex } from './records.ts';
+import { batchOf, makeStream, verifies } from './records.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -50,7 +49,7 @@ describe('SQLite hub store', () => {
     await first.close();
 
     const again = open(dir);
-    expect(again.migration).toEqual({ from: 1, to: 1, backup: null });
+    expect(again.migration).toEqual({ from: 2, to: 2, backup: null });
     expect(await again.deviceCursor('counter-01')).toMatchObject({
       last_seq: 10,
       last_hash: stream[9]?.hash,
@@ -68,9 +67,14 @@ describe('SQLite hub store', () => {
     ]);
   });
 
-  it('gives back every record exactly as sent (its hash still verifies), page by page', async () => {
+  it('gives back every record exactly as sent, legacy or current (its hash still verifies), page by page', async () => {
     const dir = await tempDir();
-    const stream = makeStream({ count: 7 });
+    const stream = makeStream({
+      count: 7,
+      legacy: (i) => i < 3,
+      outcome: (i) => (i === 5 ? 'not_rated' : 'rated'),
+      signals: (i) => (i === 6 ? ['burst', 'off_hours'] : []),
+    });
     const store = open(dir);
     await store.ingest(batchOf(stream, 1, 7), at);
     const seen = [];
@@ -82,8 +86,7 @@ describe('SQLite hub store', () => {
     } while (after);
     expect(seen.map(({ received_at, ...record }) => record)).toEqual(stream);
     expect(seen.every((r) => r.received_at === at.toISOString())).toBe(true);
-    for (const { received_at: _r, ...record } of seen)
-      expect(sha256Hex(chainInput(record))).toBe(record.hash);
+    for (const { received_at: _r, ...record } of seen) expect(verifies(record)).toBe(true);
   });
 
   it('filters by rated_at with `since`, whatever offset the time was written with', async () => {
@@ -128,24 +131,24 @@ describe('SQLite hub store', () => {
     });
     const next = [
       ...MIGRATIONS,
-      { version: 2, name: 'test column', up: 'ALTER TABLE devices ADD COLUMN note TEXT' },
+      { version: 3, name: 'test column', up: 'ALTER TABLE devices ADD COLUMN note TEXT' },
     ];
     const report = migrate(db, file, next);
-    expect(report.from).toBe(1);
-    expect(report.to).toBe(2);
-    expect(report.backup).toMatch(/hub\.db\.before-v2-.*\.bak$/);
+    expect(report.from).toBe(2);
+    expect(report.to).toBe(3);
+    expect(report.backup).toMatch(/hub\.db\.before-v3-.*\.bak$/);
     const backup = new Database(report.backup ?? '', { readonly: true });
-    expect(backup.pragma('user_version', { simple: true })).toBe(1);
+    expect(backup.pragma('user_version', { simple: true })).toBe(2);
     expect(backup.prepare('SELECT COUNT(*) AS n FROM ratings').get()).toEqual({ n: 3 });
     backup.close();
 
-    // A failing step rolls back entirely: version and schema stay at 2.
+    // A failing step rolls back entirely: version and schema stay at 3.
     const broken = [
       ...next,
-      { version: 3, name: 'broken', up: 'CREATE TABLE x (a); SELECT nope FROM nowhere' },
+      { version: 4, name: 'broken', up: 'CREATE TABLE x (a); SELECT nope FROM nowhere' },
     ];
     expect(() => migrate(db, file, broken)).toThrow();
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(db.pragma('user_version', { simple: true })).toBe(3);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'x'").get()).toBeUndefined();
     expect((await readdir(dir)).filter((f) => f.endsWith('.bak'))).toHaveLength(2);
   });
