@@ -2,11 +2,14 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { exportRatings } from '../../hub/export.ts';
 import { HUB_DB_FILE, openHubStore, type SqliteHubStore } from '../../hub/store/sqlite.ts';
 import { MIGRATIONS, migrate } from '../../hub/store/sqlite-migrations.ts';
 import { StoreDamagedError } from '../../hub/store/types.ts';
+import { shanghaiDay } from '../../hub/time.ts';
+import type { AnyRatingRecord } from '../../src-shared/index.ts';
 import { makeTempDir } from './harness.ts';
-import { batchOf, makeStream, verifies } from './records.ts';
+import { batchOf, makeLegacyStream, makeStream, seal, verifies } from './records.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -152,4 +155,100 @@ describe('SQLite hub store', () => {
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'x'").get()).toBeUndefined();
     expect((await readdir(dir)).filter((f) => f.endsWith('.bak'))).toHaveLength(2);
   });
+
+  it('migrates a v1 database with data: legacy rows keep their shape and hash, the chain goes on with current records', async () => {
+    const dir = await tempDir();
+    const file = join(dir, HUB_DB_FILE);
+    // A hub v1 file, written with the v1 SQL and rows as the v1 hub stored them.
+    const legacy = makeLegacyStream({ count: 4 });
+    const v1 = new Database(file);
+    migrate(v1, file, MIGRATIONS.slice(0, 1));
+    const last = legacy.at(-1) ?? expect.unreachable();
+    v1.prepare(
+      `INSERT INTO devices VALUES ('counter-01', ?, ?, '2026-11-27T03:00:00.000Z', '2026-11-27T03:00:00.000Z')`,
+    ).run(last.seq, last.hash);
+    const insert = v1.prepare(
+      `INSERT INTO ratings (event_id, device_id, seq, level, channel, case_ref, staff_no, staff_name, window_id,
+         hall_id, opened_at, rated_at, mono_ms, app_boot_id, source, pad_boot_id, pad_press_id, pad_key, prev_hash,
+         hash, day, rated_ms, received_at)
+       VALUES (@event_id, @device_id, @seq, @level, @channel, @case_ref, @staff_no, @staff_name, @window_id,
+         @hall_id, @opened_at, @rated_at, @mono_ms, @app_boot_id, @source, @pad_boot_id, @pad_press_id, @pad_key,
+         @prev_hash, @hash, @day, @rated_ms, '2026-11-27T03:00:00.000Z')`,
+    );
+    for (const { pad, ...r } of legacy) {
+      insert.run({
+        ...r,
+        pad_boot_id: pad?.boot_id ?? null,
+        pad_press_id: pad?.press_id ?? null,
+        pad_key: pad?.key ?? null,
+        day: shanghaiDay(r.rated_at),
+        rated_ms: Date.parse(r.rated_at),
+      });
+    }
+    expect(v1.pragma('user_version', { simple: true })).toBe(1);
+    v1.close();
+
+    const store = open(dir);
+    expect(store.migration).toMatchObject({
+      from: 1,
+      to: 2,
+      backup: expect.stringMatching(/before-v2-.*\.bak$/),
+    });
+    expect(store.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(store.db.pragma('foreign_key_check')).toEqual([]);
+    expect(
+      store.db.prepare('SELECT rec_version, outcome, flagged, is_default, COUNT(*) AS n FROM ratings').get(),
+    ).toEqual({ rec_version: 1, outcome: 'rated', flagged: 0, is_default: 0, n: 4 });
+    const indexes = store.db
+      .prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ratings'`)
+      .all();
+    expect(indexes).toContainEqual({ name: 'ratings_day_place' });
+
+    // Every row exported re-verifies, in the legacy shape its hash covers.
+    const chunks: string[] = [];
+    await exportRatings(store, { format: 'jsonl' }, (c) => chunks.push(c));
+    const lines = chunks
+      .join('')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(
+      lines.map(({ received_at: _r, pad_boot_id: _b, pad_press_id: _p, rec_version: _v, ...r }) => r),
+    ).toEqual(legacy);
+    expect(lines.every((l) => l.rec_version === 1 && !('outcome' in l))).toBe(true);
+
+    // The device carries on: current records, one of them 未评价 (level NULL is allowed now).
+    const next = makeStream({
+      count: 7,
+      legacy: (i) => i < 4,
+      outcome: (i) => (i === 5 ? 'not_rated' : 'rated'),
+    });
+    const continued = next.map((r, i) => (i < 4 ? (legacy[i] ?? r) : r));
+    // Re-chain the current part onto the stored legacy head.
+    const relinked = rechain(continued);
+    const outcome = await store.ingest(batchOf(relinked, 3, 7), at);
+    expect(outcome.ok && outcome.reply.items.map((i) => i.status)).toEqual([
+      'duplicate',
+      'duplicate',
+      'stored',
+      'stored',
+      'stored',
+    ]);
+    const back = (await store.listRatings({})).ratings.map(({ received_at: _r, ...r }) => r);
+    expect(back).toEqual(relinked);
+    expect(back.every(verifies)).toBe(true);
+  });
 });
+
+/** Re-links a stream (after records were swapped in) so each prev_hash is the hash before it. */
+function rechain(stream: readonly AnyRatingRecord[]): AnyRatingRecord[] {
+  const out: AnyRatingRecord[] = [];
+  let prev = '0'.repeat(64);
+  for (const record of stream) {
+    const { hash: _h, ...body } = record;
+    const linked = body.prev_hash === prev ? record : seal({ ...body, prev_hash: prev });
+    out.push(linked);
+    prev = linked.hash;
+  }
+  return out;
+}
