@@ -27,6 +27,8 @@ export interface DiscoverOptions {
   /** Probe only this profile (config `pad.profile`); default: every serial profile that fits the port. */
   profile?: string | null;
   profiles?: readonly DeviceProfile[];
+  /** Probe ports without a USB fingerprint too (`haocha pad-discover --port`: paths named by hand). */
+  probeUnknown?: boolean;
   /** EVP/1: how long to wait for HELLO after GET_INFO. Default 1000 ms (pad-protocol.md). */
   helloTimeoutMs?: number;
   /** KEYLINE: how long to listen for a key line (somebody must press a key). Default 3000 ms. */
@@ -281,7 +283,11 @@ export async function discoverPads(options: DiscoverOptions = {}): Promise<Disco
   const list = options.list ?? defaultLister;
   const openTransport =
     options.openTransport ?? ((path, baudRate) => new SerialTransport({ path, baudRate }));
-  const ranked = rankPorts(await list(), { wantedSerial, profiles });
+  const ranked = rankPorts(await list(), {
+    wantedSerial,
+    profiles,
+    probeUnknown: options.probeUnknown ?? false,
+  });
   // Ports are independent devices: probing them at once keeps discovery near one probe's time.
   const outcomes = await Promise.all(
     ranked.map((r) =>

@@ -28,6 +28,8 @@ export interface RankedPort {
 export interface RankOptions {
   wantedSerial?: string | null;
   profiles?: readonly DeviceProfile[];
+  /** Probe ports without a fingerprint too (paths the user named). */
+  probeUnknown?: boolean;
 }
 
 function compareText(a: string, b: string): number {
@@ -53,7 +55,7 @@ export function rankPort(port: PortInfo, options: RankOptions = {}): RankedPort 
     port,
     match,
     serialMatch: wanted !== null && port.serialNumber !== undefined && port.serialNumber === wanted,
-    profiles: match.score > 0 ? profilesForPort(port, options.profiles) : [],
+    profiles: match.score > 0 || options.probeUnknown ? profilesForPort(port, options.profiles) : [],
   };
 }
 

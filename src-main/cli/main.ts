@@ -17,6 +17,10 @@ const COMMANDS: Record<
     summary: 'simulate an EVP/1 evaluator pad on a serial device or pty',
     load: () => import('./pad-sim.ts'),
   },
+  'pad-discover': {
+    summary: 'find evaluator pads on the serial ports and say which one a counter would use',
+    load: () => import('./pad-discover.ts'),
+  },
   status: {
     summary: "print a counter's queue, sync and pad state as JSON",
     load: () => import('./status.ts'),
@@ -29,7 +33,7 @@ usage: haocha <command> [options]     (haocha <command> --help for its options)
 
 commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`)
   .join('\n')}
 
 exit codes: 0 ok, 1 failed, 2 bad usage

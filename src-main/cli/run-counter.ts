@@ -3,7 +3,14 @@ import { PadSimulator } from '../../drivers/sim/pad-simulator.ts';
 import { createMemoryPair } from '../../drivers/transports/memory.ts';
 import type { CounterConfig } from '../core/config.ts';
 import { Counter } from '../core/counter.ts';
-import { attachPad, type PadAttachment } from '../core/pad.ts';
+import {
+  type AutoPadAttachment,
+  type AutoPadOptions,
+  attachPad,
+  attachPadAuto,
+  type PadAttachment,
+} from '../core/pad.ts';
+import { padSource } from '../core/pad-config.ts';
 import { startWindowApi, type WindowApi } from '../core/window-api/server.ts';
 import { startDevhost } from '../devhost/devhost.ts';
 
@@ -28,24 +35,49 @@ export async function runCounter(opts: {
   dataDir: string;
   hubUrl: string;
   config: CounterConfig;
+  /** `--pad`: a path, `tcp://…`, `sim`, `auto` or `none`; it wins over the config's `pad.path`. */
   pad: string | null;
   uiPort: number | null;
+  /** Discovery's messages (`auto`): which pad was chosen, or the report when none was. */
+  log?: (line: string) => void;
+  /** Discovery's ports and timeouts for `auto` (tests give pty paths); default: the OS's ports. */
+  padDiscovery?: AutoPadOptions['discovery'];
   /** Window-system API on 127.0.0.1:port (0 picks one), with an optional result webhook. */
   api?: { port: number; webhookUrl?: string | null } | null;
 }): Promise<RunningCounter> {
-  const counter = new Counter({ dataDir: opts.dataDir, hubUrl: opts.hubUrl, config: opts.config });
+  const source = padSource(opts.pad, opts.config.pad);
+  // A named profile carries the pad's wiring: its key map replaces key_levels.
+  const config =
+    source.kind !== 'none' && source.kind !== 'sim' && source.profile
+      ? { ...opts.config, key_levels: [...source.profile.keyLevels] as CounterConfig['key_levels'] }
+      : opts.config;
+  const counter = new Counter({ dataDir: opts.dataDir, hubUrl: opts.hubUrl, config });
   counter.start();
-  let pad: PadAttachment | null = null;
+  let fixedPad: PadAttachment | null = null;
+  let auto: AutoPadAttachment | null = null;
   let sim: PadSimulator | null = null;
-  if (opts.pad === 'sim') {
+  if (source.kind === 'sim') {
     // A pad simulated in this process over an in-memory link: for machines without socat.
     const [hostEnd, padEnd] = createMemoryPair();
     sim = new PadSimulator({ transport: padEnd });
     await sim.start();
-    pad = attachPad(counter, 'memory:sim', () => hostEnd);
-  } else if (opts.pad) {
-    pad = attachPad(counter, opts.pad);
+    fixedPad = attachPad(counter, 'memory:sim', () => hostEnd);
+  } else if (source.kind === 'path') {
+    fixedPad = attachPad(counter, source.path, undefined, { profile: source.profile });
+  } else if (source.kind === 'auto') {
+    auto = attachPadAuto(counter, {
+      serial: source.serial,
+      profile: source.profile,
+      ...(opts.log ? { log: opts.log } : {}),
+      ...(opts.padDiscovery ? { discovery: opts.padDiscovery } : {}),
+    });
+    await auto.ready;
   }
+  const padNow = () => fixedPad ?? auto?.pad ?? null;
+  const closePad = async () => {
+    await fixedPad?.close();
+    await auto?.close();
+  };
   let ui: Awaited<ReturnType<typeof startDevhost>> | null = null;
   try {
     ui =
@@ -54,7 +86,7 @@ export async function runCounter(opts: {
         : await startDevhost({ counter, staticDir: RENDERER_DIR, port: opts.uiPort });
   } catch (e) {
     // The UI port is taken: release the store and the pad before reporting it.
-    await pad?.close();
+    await closePad();
     await sim?.stop();
     await counter.close();
     throw e;
@@ -71,21 +103,23 @@ export async function runCounter(opts: {
   } catch (e) {
     // The API port is taken: release the UI, the store and the pad before reporting it.
     await ui?.close();
-    await pad?.close();
+    await closePad();
     await sim?.stop();
     await counter.close();
     throw e;
   }
   return {
     counter,
-    pad,
+    get pad() {
+      return padNow();
+    },
     sim,
     uiUrl: ui?.url ?? null,
     api,
     async close() {
       await api?.close();
       await ui?.close();
-      await pad?.close();
+      await closePad();
       await sim?.stop();
       await counter.close();
     },

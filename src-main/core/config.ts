@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { padConfigSchema } from './pad-config.ts';
 
 /**
  * The counter's configuration. Every field has an embedded default so `npm start` needs no file;
@@ -27,6 +28,8 @@ export const counterConfigSchema = z.strictObject({
   key_levels: z
     .tuple([z.number().int(), z.number().int(), z.number().int(), z.number().int(), z.number().int()])
     .default([5, 4, 3, 2, 1]),
+  /** The evaluator pad: path or `auto`, profile, wanted serial (src-main/core/pad-config.ts). */
+  pad: padConfigSchema,
   sync: z
     .strictObject({
       interval_ms: z.number().int().min(50).default(2000),

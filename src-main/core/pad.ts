@@ -1,5 +1,12 @@
+import {
+  type DiscoverOptions,
+  type DiscoveryReport,
+  discoverPads,
+  formatReport,
+} from '../../drivers/discovery/discover.ts';
 import { PadMode, PromptCode } from '../../drivers/evp1/frames.ts';
 import type { HostLink } from '../../drivers/evp1/host-link.ts';
+import { type DeviceProfile, profileById } from '../../drivers/profiles.ts';
 import type { StuckKeyAlarm } from '../../drivers/stuck-key.ts';
 import { PadSupervisor } from '../../drivers/supervisor.ts';
 import { SerialTransport } from '../../drivers/transports/serial.ts';
@@ -33,12 +40,21 @@ export interface PadAttachment {
 export function attachPad(
   counter: Counter,
   path: string,
-  makeTransport: () => Transport = () =>
-    isTcpUrl(path) ? TcpTransport.fromUrl(path) : new SerialTransport({ path }),
+  makeTransport?: () => Transport,
+  options: { profile?: DeviceProfile | null } = {},
 ): PadAttachment {
   let closed = false;
+  const profile = options.profile ?? null;
+  const baudRate = profile?.baudRate;
   const supervisor = new PadSupervisor({
-    makeTransport,
+    // The profile names the codec; without one, EVP/1 as before.
+    codec: profile?.codec === 'keyline' ? 'keyline' : 'evp1',
+    makeTransport:
+      makeTransport ??
+      (() =>
+        isTcpUrl(path)
+          ? TcpTransport.fromUrl(path)
+          : new SerialTransport(baudRate ? { path, baudRate } : { path })),
     onKey: async (press) => counter.handlePadPress(press),
     onSuppressedKey: async (press, reason) => {
       try {
@@ -138,6 +154,132 @@ export function attachPad(
       if (countersTimer) clearTimeout(countersTimer);
       await supervisor.stop();
       publish('none');
+    },
+  };
+}
+
+export interface AutoPadOptions {
+  /** Wanted pad serial (config `pad.serial`); null: the single pad found. */
+  serial: string | null;
+  /** Named profile (config `pad.profile`); null: whatever discovery finds. */
+  profile: DeviceProfile | null;
+  /** Discovery's ports, transports and timeouts (tests pass pty paths here). */
+  discovery?: Omit<DiscoverOptions, 'wantedSerial' | 'profile'>;
+  /** How long the pad may stay unreachable before discovery runs again, and how often it retries. Default 15 s. */
+  retryMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface AutoPadAttachment {
+  /** The current pad, null while none is chosen. */
+  readonly pad: PadAttachment | null;
+  /** The last discovery report. */
+  readonly report: DiscoveryReport | null;
+  /** Settles after the first discovery, whether or not it chose a pad. */
+  readonly ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * `pad.path: auto`: discovery picks the pad (by serial when one is wanted) and attachPad runs on
+ * its path. Paths move when a pad is replugged (ttyUSB0 → ttyUSB1, COM3 → COM5), so when the pad
+ * stays unreachable for `retryMs` its port is released and discovery runs again; with no pad
+ * found, discovery is retried every `retryMs`. The report goes to `log` whenever no pad is chosen.
+ */
+export function attachPadAuto(counter: Counter, options: AutoPadOptions): AutoPadAttachment {
+  const retryMs = options.retryMs ?? 15_000;
+  const log = options.log ?? (() => {});
+  let closed = false;
+  let current: PadAttachment | null = null;
+  let report: DiscoveryReport | null = null;
+  let downSince = Date.now();
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> = Promise.resolve();
+
+  const searching = () =>
+    counter.setPad({
+      link: 'connecting',
+      path: 'auto',
+      model: null,
+      boot_id: null,
+      frames: 0,
+      bad_crc: 0,
+      resyncs: 0,
+      dropped_bytes: 0,
+      serial: null,
+      retransmits: 0,
+      reconnects: 0,
+      alarm: null,
+    });
+
+  const schedule = () => {
+    if (closed) return;
+    timer = setTimeout(() => {
+      timer = null;
+      running = cycle();
+    }, retryMs);
+    timer.unref();
+  };
+
+  const cycle = async (): Promise<void> => {
+    if (closed) return;
+    if (current) {
+      const state = current.supervisor.state;
+      if (state === 'up' || Date.now() - downSince < retryMs) {
+        schedule();
+        return;
+      }
+      log(
+        `pad on ${current.supervisor.device?.serial ?? 'its port'} unreachable for ${Math.round((Date.now() - downSince) / 1000)} s: discovering again`,
+      );
+      const old = current;
+      current = null;
+      await old.close();
+    }
+    searching();
+    try {
+      report = await discoverPads({
+        ...options.discovery,
+        wantedSerial: options.serial,
+        profile: options.profile?.id ?? null,
+      });
+    } catch (e) {
+      log(`pad discovery failed: ${(e as Error).message}`);
+      report = null;
+    }
+    if (closed) return;
+    const chosen = report?.chosen ?? null;
+    if (report && chosen) {
+      log(`pad: ${report.decision}`);
+      const profile = options.profile ?? profileById(chosen.profile) ?? null;
+      current = attachPad(counter, chosen.path, undefined, { profile });
+      downSince = Date.now();
+      current.supervisor.on('state', (state) => {
+        if (state === 'up') downSince = Number.POSITIVE_INFINITY;
+        else if (downSince === Number.POSITIVE_INFINITY) downSince = Date.now();
+      });
+    } else if (report) {
+      log(formatReport(report).trimEnd());
+    }
+    schedule();
+  };
+
+  running = cycle();
+  const ready = running;
+  return {
+    get pad() {
+      return current;
+    },
+    get report() {
+      return report;
+    },
+    ready,
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      await running.catch(() => {});
+      await current?.close();
+      current = null;
     },
   };
 }
