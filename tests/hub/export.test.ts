@@ -122,4 +122,77 @@ describe('exportRatings', () => {
     const empty = await run(s, { format: 'csv', since: '2030-01-01T00:00:00Z' });
     expect(empty).toEqual({ count: 0, text: `${EXPORT_COLUMNS.join(',')}\n` });
   });
+
+  it('writes the national fields to CSV (arrays joined with |, dimensions as JSON) and leaves them empty for legacy rows', async () => {
+    dir = await makeTempDir();
+    store = openHubStore(dir);
+    const base = makeStream({
+      count: 4,
+      legacy: (i) => i === 0,
+      level: (i) => ([5, 2, 5, 5] as const)[i] ?? 5,
+      outcome: (i) => (i === 3 ? 'not_rated' : 'rated'),
+      signals: (i) => (i === 1 ? ['burst', 'off_hours'] : []),
+    });
+    // Citizen text that a spreadsheet would run as a formula.
+    const [a, b, c, d] = base;
+    if (!a || !b || !c || !d || !('outcome' in b)) throw new Error('stream');
+    const { hash: _h, ...bBody } = b;
+    const bad = seal({ ...bBody, reasons: ['201', '203'], free_text: '=HYPERLINK("http://x")' });
+    const { hash: _h2, ...cBody } = c;
+    const next = seal({ ...cBody, prev_hash: bad.hash });
+    const { hash: _h3, ...dBody } = d;
+    const last = seal({ ...dBody, prev_hash: next.hash });
+    expect(
+      (await store.ingest({ device_id: 'counter-01', items: [a, bad, next, last] }, new Date())).ok,
+    ).toBe(true);
+
+    const rows = parseCsv((await run(store, { format: 'csv' })).text);
+    const col = (row: number, name: (typeof EXPORT_COLUMNS)[number]) =>
+      rows[row]?.[EXPORT_COLUMNS.indexOf(name)];
+    expect(rows).toHaveLength(5);
+    // Legacy: rec_version 1, rated, the national columns empty.
+    expect([col(1, 'rec_version'), col(1, 'outcome'), col(1, 'level')]).toEqual(['1', 'rated', '5']);
+    for (const name of [
+      'item_code',
+      'reasons',
+      'reason_status',
+      'dimensions',
+      'anonymous',
+      'signals',
+      'config_version',
+    ] as const)
+      expect(col(1, name)).toBe('');
+    // A 差评 with two reasons, two signals, a contact.
+    expect([col(2, 'rec_version'), col(2, 'outcome'), col(2, 'level')]).toEqual(['2', 'rated', '2']);
+    expect(col(2, 'reasons')).toBe('201|203');
+    expect(col(2, 'reason_status')).toBe('given');
+    expect(col(2, 'signals')).toBe('burst|off_hours');
+    expect([col(2, 'anonymous'), col(2, 'rater_name'), col(2, 'rater_phone')]).toEqual([
+      'false',
+      '李四',
+      '13800000000',
+    ]);
+    expect(col(2, 'free_text')).toBe(`'=HYPERLINK("http://x")`);
+    expect(col(2, 'item_name')).toBe('个体工商户设立登记');
+    // Dimensions as JSON.
+    expect(JSON.parse(col(3, 'dimensions') ?? '')).toEqual({ attitude: 5, efficiency: 5 });
+    // 未评价: no level, source timeout, anonymous without contact.
+    expect([
+      col(4, 'outcome'),
+      col(4, 'level'),
+      col(4, 'source'),
+      col(4, 'anonymous'),
+      col(4, 'rater_name'),
+    ]).toEqual(['not_rated', '', 'timeout', 'true', '']);
+
+    // JSONL keeps every value as stored, each record in its own shape.
+    const lines = (await run(store, { format: 'jsonl' })).text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.rec_version)).toEqual([1, 2, 2, 2]);
+    expect(lines[1].free_text).toBe('=HYPERLINK("http://x")');
+    for (const { received_at: _r, pad_boot_id: _b, pad_press_id: _p, rec_version: _v, ...record } of lines)
+      expect(verifies(record)).toBe(true);
+  });
 });

@@ -19,7 +19,12 @@ describe('GET / in a real browser', () => {
     const hub = await startHub({ dataDir, port: 0, logger: false });
     cleanups.push(() => hub.close());
     const now = new Date().toISOString();
-    const stream = makeStream({ count: 10, ratedAt: () => now, windowId: (i) => `W0${i % 2}` });
+    const stream = makeStream({
+      count: 10,
+      ratedAt: () => now,
+      windowId: (i) => `W0${i % 2}`,
+      outcome: (i) => (i === 9 ? 'not_rated' : 'rated'),
+    });
     const post = (from: number, to: number) =>
       fetch(`${hub.url}/api/v1/ingest`, {
         method: 'POST',
@@ -40,10 +45,14 @@ describe('GET / in a real browser', () => {
     await page.goto(hub.url);
     expect(await page.textContent('#t-total')).toBe('4');
     expect((await post(5, 10)).status).toBe(200);
-    await page.waitForFunction(() => document.getElementById('t-total')?.textContent === '10', null, {
+    await page.waitForFunction(() => document.getElementById('t-total')?.textContent === '9', null, {
       timeout: 15_000,
     });
     expect(await page.locator('#rows tr').count()).toBe(2);
+    // The script fills the same 13 cells as the server, and the three rates.
+    expect(await page.locator('#rows tr').first().locator('td, th').count()).toBe(13);
+    expect(await page.textContent('#t-not-rated')).toBe('1');
+    expect(await page.textContent('#t-not-rated-rate')).toBe('10.0%');
     expect(await page.textContent('#status')).toContain('已更新');
     expect(problems).toEqual([]);
   }, 30_000);

@@ -65,6 +65,35 @@ describe('GET / (today page)', () => {
     );
   });
 
+  it('shows 未评价, flagged ratings and all three rates, per window and in total', async () => {
+    t = await openTestHub({ now: () => NOW });
+    const stream = makeStream({
+      count: 5,
+      level: (i) => ([5, 3, 5, 1, 4] as const)[i] ?? 5,
+      outcome: (i) => (i === 2 ? 'not_rated' : 'rated'),
+      signals: (i) => (i === 4 ? ['after_staff_action'] : []),
+      ratedAt: (i) => new Date(NOW.getTime() - (i + 1) * 60_000).toISOString(),
+    });
+    await t.post(batchOf(stream, 1, stream.length));
+    const html = (await t.get('/')).body;
+    expect(textOf(html, 't-total')).toBe('4');
+    expect(textOf(html, 't-good')).toBe('50.0%');
+    expect(textOf(html, 't-active-good')).toBe('50.0%');
+    expect(textOf(html, 't-not-rated-rate')).toBe('20.0%');
+    expect(textOf(html, 't-not-rated')).toBe('1');
+    expect(textOf(html, 't-flagged')).toBe('1');
+    expect(textOf(html, 't-bad')).toBe('1');
+    expect(textOf(html, 'f-not-rated')).toBe('1');
+    expect(textOf(html, 'f-flagged')).toBe('1');
+    expect(textOf(html, 'f-not-rated-rate')).toBe('20.0%');
+    for (const label of ['好评率', '主动评价好评率', '未评价率', '未评价', '异常标记'])
+      expect(html).toContain(`>${label}<`);
+    expect(html).toContain(
+      '<td class="n">4</td><td class="n">1</td><td class="n">1</td>' +
+        '<td class="n">50.0%</td><td class="n">50.0%</td><td class="n">20.0%</td></tr>',
+    );
+  });
+
   it('says so when there are no ratings today', async () => {
     t = await openTestHub({ now: () => NOW });
     const html = (await t.get('/')).body;
