@@ -9,5 +9,11 @@ export const CALL_NAMES = [
   'rating.cancel',
   'rating.submit',
   'status.get',
+  'staff.sign_in',
+  'staff.sign_out',
+  'staff.pause',
+  'staff.resume',
+  'rating.activity',
+  'reasons.get',
 ] as const;
-export const EVENT_NAMES = ['session', 'pad', 'sync'] as const;
+export const EVENT_NAMES = ['session', 'pad', 'sync', 'store'] as const;

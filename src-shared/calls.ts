@@ -1,6 +1,25 @@
 import { z } from 'zod';
 import { CALL_NAMES, EVENT_NAMES } from './call-names.ts';
 import { levelSchema } from './levels.ts';
+import { dimensionsSchema, reasonCodeSchema } from './rating.ts';
+
+/** The 差评 reason dictionary pushed from the centre: versioned; each code belongs to one level. */
+export const reasonDictionarySchema = z.strictObject({
+  version: z.string().min(1).max(32),
+  reasons: z
+    .array(
+      z.strictObject({
+        code: reasonCodeSchema,
+        level: z.union([z.literal(2), z.literal(1)]),
+        /** Text per locale; zh-Hans is required, others fall back to it. */
+        text: z.record(z.string(), z.string().min(1)).refine((t) => typeof t['zh-Hans'] === 'string', {
+          message: 'needs a zh-Hans text',
+        }),
+      }),
+    )
+    .min(1),
+});
+export type ReasonDictionary = z.infer<typeof reasonDictionarySchema>;
 
 export { CALL_NAMES, EVENT_NAMES };
 
@@ -21,8 +40,16 @@ export const staffViewSchema = z.strictObject({
 });
 export type StaffView = z.infer<typeof staffViewSchema>;
 
-export const sessionStateSchema = z.enum(['idle', 'rating_open', 'thanks']);
+/**
+ * signed_out: nobody staffs the window (it cannot take ratings); idle: staff signed in, no rating
+ * open; paused: 暂停服务; rating_open: the citizen may rate; thanks: a rating was just committed.
+ */
+export const sessionStateSchema = z.enum(['signed_out', 'idle', 'paused', 'rating_open', 'thanks']);
 export type SessionState = z.infer<typeof sessionStateSchema>;
+
+export const PAUSE_REASONS = ['break', 'meeting', 'business', 'other'] as const;
+export const pauseReasonSchema = z.enum(PAUSE_REASONS);
+export type PauseReason = z.infer<typeof pauseReasonSchema>;
 
 export const sessionViewSchema = z.strictObject({
   state: sessionStateSchema,
@@ -33,6 +60,15 @@ export const sessionViewSchema = z.strictObject({
   expires_at: z.string().nullable(),
   /** Receipt code of the rating just given, shown with 谢谢; never the level. */
   receipt: z.string().nullable(),
+  /** Why service is paused (暂停服务), while paused. */
+  pause_reason: pauseReasonSchema.nullable(),
+  /** The case being rated, as the citizen may see it (item name; whether anonymous is offered). */
+  case: z
+    .strictObject({
+      item_name: z.string().nullable(),
+      anonymous_allowed: z.boolean(),
+    })
+    .nullable(),
 });
 export type SessionView = z.infer<typeof sessionViewSchema>;
 
@@ -74,11 +110,34 @@ export const syncViewSchema = z.strictObject({
 });
 export type SyncView = z.infer<typeof syncViewSchema>;
 
+/** Can the store take a rating now? Shown on screen and in `haocha status` when not ok. */
+export const storeViewSchema = z.strictObject({
+  health: z.enum(['ok', 'disk_full', 'read_only', 'error']),
+  message: z.string().nullable(),
+  /** quick_check at start: recovered means a damaged file was kept aside and a fresh store opened. */
+  integrity: z.enum(['ok', 'recovered']),
+  damaged_copy: z.string().nullable(),
+  schema_version: z.number().int(),
+});
+export type StoreView = z.infer<typeof storeViewSchema>;
+
+/** Conditions the hall and the hub must hear about (窗口不空岗, a stuck pad key, a store that cannot write). */
+export const alarmSchema = z.strictObject({
+  kind: z.enum(['unstaffed', 'pad_stuck_key', 'pad_down', 'store']),
+  since: z.string(),
+  message: z.string(),
+});
+export type Alarm = z.infer<typeof alarmSchema>;
+
 export const counterStatusSchema = z.strictObject({
   device_id: z.string(),
   session: sessionViewSchema,
+  /** The case whose rating window is open, for IT (the staff screen shows it anyway). */
+  open_case: z.string().nullable(),
   pad: padViewSchema,
   sync: syncViewSchema,
+  store: storeViewSchema,
+  alarms: z.array(alarmSchema),
 });
 export type CounterStatus = z.infer<typeof counterStatusSchema>;
 
@@ -92,12 +151,38 @@ export const calls = {
     output: sessionViewSchema,
   },
   'rating.cancel': { input: empty, output: sessionViewSchema },
-  /** A touch on the citizen screen; resolves only after the rating is committed to the store. */
+  /**
+   * The citizen's rating from the screen; resolves only after it is committed to the store.
+   * A 差评 carries at least one reason code of its level, or `reason_timed_out` when the reason
+   * step ran out of time (the level is kept, "reason not given").
+   */
   'rating.submit': {
-    input: z.strictObject({ level: levelSchema }),
+    input: z.strictObject({
+      level: levelSchema,
+      reasons: z.array(reasonCodeSchema).max(10).optional(),
+      reason_timed_out: z.boolean().optional(),
+      dimensions: dimensionsSchema.optional(),
+      free_text: z.string().trim().min(1).max(500).optional(),
+      anonymous: z.boolean().optional(),
+    }),
     output: z.strictObject({ receipt: z.string() }),
   },
   'status.get': { input: empty, output: counterStatusSchema },
+  /** Staff sign in at the counter with their staff number and PIN. */
+  'staff.sign_in': {
+    input: z.strictObject({
+      staff_no: z.string().trim().min(1).max(32),
+      pin: z.string().regex(/^[0-9]{4,12}$/, 'PIN must be 4 to 12 digits'),
+    }),
+    output: sessionViewSchema,
+  },
+  'staff.sign_out': { input: empty, output: sessionViewSchema },
+  'staff.pause': { input: z.strictObject({ reason: pauseReasonSchema }), output: sessionViewSchema },
+  'staff.resume': { input: empty, output: sessionViewSchema },
+  /** A touch on the citizen screen while rating: restarts the rating window's idle limit. */
+  'rating.activity': { input: empty, output: sessionViewSchema },
+  /** The reason dictionary for 差评 (both levels), for the citizen's reason step. */
+  'reasons.get': { input: empty, output: reasonDictionarySchema },
 } as const;
 
 export type CallName = keyof typeof calls;
@@ -111,6 +196,8 @@ export const events = {
   session: sessionViewSchema,
   pad: padViewSchema,
   sync: syncViewSchema,
+  /** The store's health changed (disk full, read-only, back to ok): both screens say so at once. */
+  store: storeViewSchema,
 } as const;
 export type EventName = keyof typeof events;
 export type EventPayload<N extends EventName> = z.infer<(typeof events)[N]>;

@@ -9,6 +9,14 @@ export const ERROR_CODES = [
   'NO_RATING_OPEN', // a rating was submitted while no rating window is open
   'RATING_ALREADY_GIVEN', // first press wins: the open rating already has its level
   'STORE_UNAVAILABLE', // the store cannot commit (disk full, read-only, damaged)
+  'NOT_SIGNED_IN', // the window has no staff signed in: it takes no ratings
+  'SIGNED_IN', // another staff member is signed in here: sign out first
+  'PAUSED', // the window is paused (暂停服务)
+  'RATING_OPEN', // a rating window is already open
+  'CASE_ALREADY_RATED', // 一事一评: this case has its rating
+  'BAD_CREDENTIALS', // staff number or PIN wrong (never says which)
+  'LOCKED', // too many wrong PINs: this staff number is locked for a while
+  'REASON_REQUIRED', // a 差评 from the screen needs a reason of its level (or the step's time-out)
   'INTERNAL', // a bug: logged with its stack on the host
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

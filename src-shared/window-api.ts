@@ -40,6 +40,33 @@ export const openCaseRequestSchema = z
     item_name: z.string().trim().min(1).max(200).describe('Service item name (事项名称, taskName)'),
     applicant_type: applicantTypeSchema,
     anonymous_allowed: z.boolean().describe('Whether the citizen may rate anonymously'),
+    case_status: z
+      .string()
+      .trim()
+      .min(1)
+      .max(32)
+      .optional()
+      .describe('Case status in the business system (办结, …)'),
+    accepted_at: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('When the case was accepted (受理时间)'),
+    finished_at: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('When the case was finished (办结时间)'),
+    dept_code: z.string().trim().min(1).max(32).optional().describe('Handling department code (部门编码)'),
+    applicant: z
+      .strictObject({
+        name: z.string().trim().min(1).max(64).optional(),
+        phone: z
+          .string()
+          .trim()
+          .regex(/^[0-9+\- ]{3,32}$/, 'must be a phone number')
+          .optional(),
+      })
+      .optional()
+      .describe('Contact for the follow-up call; never stored with an anonymous rating'),
   })
   .describe('Open a rating window for one case');
 export type OpenCaseRequest = z.infer<typeof openCaseRequestSchema>;
@@ -119,6 +146,8 @@ export const WINDOW_API_ERROR_CODES = {
   caseNotFound: 'CASE_NOT_FOUND',
   ratingOpen: 'RATING_OPEN',
   caseAlreadyRated: 'CASE_ALREADY_RATED',
+  notSignedIn: 'NOT_SIGNED_IN',
+  paused: 'PAUSED',
   payloadTooLarge: 'PAYLOAD_TOO_LARGE',
   unsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
   storeUnavailable: 'STORE_UNAVAILABLE',

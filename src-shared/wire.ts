@@ -5,13 +5,21 @@ import { type AnyRatingRecord, legacyRatingRecordSchema, ratingRecordSchema } fr
 /** Hub HTTP API version prefix; every wire path below hangs off it. */
 export const HUB_API = '/api/v1';
 
+const LEGACY_KEYS = new Set(Object.keys(legacyRatingRecordSchema.shape));
+
 /**
  * One record of a device's stream, current or legacy. The shape is chosen by the presence of the
  * `outcome` key rather than by a union, so a bad current record is reported at its own field
- * ("items.3.reason_status: …") instead of as "matches no option".
+ * ("items.3.reason_status: …") instead of as "matches no option". A record without `outcome` but
+ * with national fields is a current one missing it: reported as "items.3.outcome", not as a list
+ * of keys the legacy shape does not know.
  */
 export const ingestItemSchema = z.unknown().transform((value, ctx): AnyRatingRecord => {
-  const current = value !== null && typeof value === 'object' && Object.hasOwn(value, 'outcome');
+  const current =
+    value !== null &&
+    typeof value === 'object' &&
+    (Object.hasOwn(value, 'outcome') ||
+      Object.keys(value).some((k) => !LEGACY_KEYS.has(k) && k in ratingRecordSchema.shape));
   const parsed = (current ? ratingRecordSchema : legacyRatingRecordSchema).safeParse(value);
   if (parsed.success) return parsed.data;
   // Pushed as they are (code and details kept for the hub's messages); zod prefixes each path with items.N.

@@ -7,7 +7,8 @@ import { EXIT, parse, requireString } from './usage.ts';
 export const usage = `usage: haocha status --data DIR
 
 Prints the counter's state as JSON: queue_depth (ratings the hub has not acked), oldest_unsent_age_s,
-last_acked_seq, pad link, store health, session. Safe while the counter runs (read-only).
+last_acked_seq, pad link, store health (ok, disk_full, read_only, error; a recovered damaged file),
+session (who is signed in, paused, rating open), open_case, alarms (窗口不空岗, stuck pad key, store). Safe while the counter runs (read-only).
 Exit 1 when the store cannot be read.
 `;
 
@@ -62,6 +63,9 @@ export async function run(argv: string[]): Promise<number> {
         session: unknown;
         hub: unknown;
         updated_at: string;
+        open_case?: string | null;
+        store?: { health: string; message: string | null; integrity: string; damaged_copy: string | null };
+        alarms?: unknown[];
       };
       const running = alive(rt.pid);
       out.running = running;
@@ -70,6 +74,16 @@ export async function run(argv: string[]): Promise<number> {
       out.pad = running ? rt.pad : { link: 'none', reason: 'counter not running' };
       out.session = running ? rt.session : null;
       out.hub = running ? rt.hub : 'unknown';
+      out.open_case = running ? (rt.open_case ?? null) : null;
+      out.alarms = running ? (rt.alarms ?? []) : [];
+      // The running counter knows whether its last write failed (disk full, read-only).
+      if (running && rt.store && out.store && typeof out.store === 'object')
+        Object.assign(out.store as object, {
+          health: rt.store.health,
+          message: rt.store.message,
+          integrity: rt.store.integrity,
+          damaged_copy: rt.store.damaged_copy,
+        });
       out.runtime_updated_at = rt.updated_at;
     } catch (e) {
       out.running = false;

@@ -1,5 +1,13 @@
-import { type CallName, CodedError, calls, err, ok, type Result } from '../../src-shared/index.ts';
-import type { Counter } from './counter.ts';
+import {
+  type CallName,
+  CodedError,
+  calls,
+  err,
+  ok,
+  type PauseReason,
+  type Result,
+} from '../../src-shared/index.ts';
+import type { Counter, ScreenRatingInput } from './counter.ts';
 
 export type CallHandler = (name: string, args: unknown) => Promise<Result<unknown>>;
 
@@ -12,8 +20,14 @@ export function createCallHandler(counter: Counter): CallHandler {
     'session.get': () => counter.session.view(),
     'rating.open': (input: { case_ref?: string | null }) => counter.openRating(input.case_ref ?? null),
     'rating.cancel': () => counter.cancelRating(),
-    'rating.submit': (input: { level: 1 | 2 | 3 | 4 | 5 }) => counter.submitScreenRating(input.level),
+    'rating.submit': (input: ScreenRatingInput) => counter.submitScreenRating(input),
     'status.get': () => counter.status(),
+    'staff.sign_in': (input: { staff_no: string; pin: string }) => counter.signIn(input.staff_no, input.pin),
+    'staff.sign_out': () => counter.signOut(),
+    'staff.pause': (input: { reason: PauseReason }) => counter.pause(input.reason),
+    'staff.resume': () => counter.resume(),
+    'rating.activity': () => counter.activity(),
+    'reasons.get': () => counter.reasons(),
   };
   return async (name, args) => {
     if (!Object.hasOwn(calls, name)) return err('UNKNOWN_CALL', `unknown call: ${name}`);

@@ -1,6 +1,32 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { type ReasonDictionary, reasonDictionarySchema } from '../../src-shared/index.ts';
+import { DEFAULT_OPENING_HOURS, openingHoursSchema } from './opening-hours.ts';
 import { padConfigSchema } from './pad-config.ts';
+
+/** argon2id hash of the demo roster's PIN 246810 (made with `printf 246810 | haocha hash-pin`). */
+const DEMO_PIN_HASH =
+  '$argon2id$v=19$m=19456,t=2,p=1$VNJMTkD+qkanpHAufoR5ow$hcviBuC3f4uV72vx2SS9+qAqPWDwZvk1mV92/K2g6mA';
+
+/**
+ * The embedded 差评 reason dictionary until the centre pushes one: codes per level (2xx 不满意,
+ * 1xx 非常不满意) after the common causes in domain.md.
+ */
+const DEFAULT_REASONS: ReasonDictionary = {
+  version: 'embedded-2026.1',
+  reasons: [
+    { code: '201', level: 2, text: { 'zh-Hans': '办理时间长' } },
+    { code: '202', level: 2, text: { 'zh-Hans': '服务态度不好' } },
+    { code: '203', level: 2, text: { 'zh-Hans': '材料要求不清楚' } },
+    { code: '204', level: 2, text: { 'zh-Hans': '多次跑腿' } },
+    { code: '205', level: 2, text: { 'zh-Hans': '其他' } },
+    { code: '101', level: 1, text: { 'zh-Hans': '推诿扯皮' } },
+    { code: '102', level: 1, text: { 'zh-Hans': '态度恶劣' } },
+    { code: '103', level: 1, text: { 'zh-Hans': '吃拿卡要' } },
+    { code: '104', level: 1, text: { 'zh-Hans': '未能办成' } },
+    { code: '105', level: 1, text: { 'zh-Hans': '其他' } },
+  ],
+};
 
 /**
  * The counter's configuration. Every field has an embedded default so `npm start` needs no file;
@@ -13,13 +39,51 @@ export const counterConfigSchema = z.strictObject({
   window_name: z.string().min(1).default('3号窗口'),
   /** 4 = hall evaluator pad, 5 = self-service terminal (national channel codes). */
   channel: z.union([z.literal(4), z.literal(5)]).default(4),
-  staff: z
-    .strictObject({
-      staff_no: z.string().min(1),
-      name: z.string().min(1),
-      photo_url: z.string().nullable().default(null),
-    })
-    .default({ staff_no: '090317', name: '李明', photo_url: null }),
+  /** Department (部门编码) the window belongs to, for the national record; null in the division hall's shared windows. */
+  dept_id: z.string().min(1).nullable().default(null),
+  /**
+   * Staff who may sign in here, with argon2id PIN hashes (never PINs). The embedded default is the
+   * demo roster (PIN 246810): a real terminal's config or the hub's bundle replaces it.
+   */
+  roster: z
+    .array(
+      z.strictObject({
+        staff_no: z.string().min(1).max(32),
+        name: z.string().min(1).max(64),
+        photo_url: z.string().nullable().default(null),
+        pin_hash: z.string().startsWith('$argon2', 'must be an argon2 hash (haocha hash-pin)'),
+      }),
+    )
+    .default([{ staff_no: '090317', name: '李明', photo_url: null, pin_hash: DEMO_PIN_HASH }]),
+  /** Staff number signed in at start with no PIN (demo and unattended self-service terminals); null on a staffed counter. */
+  auto_sign_in: z.string().nullable().default('090317'),
+  /** Version of this configuration, recorded with every rating (the hub's bundle sets it). */
+  config_version: z.string().min(1).max(64).default('embedded-1'),
+  /** Service items and their rating rule: per_case = 一事一评 (one rating per case), per_visit = 一次一评 (one per visit). */
+  items: z
+    .array(
+      z.strictObject({
+        code: z.string().min(1).max(64),
+        name: z.string().min(1).max(200),
+        mode: z.enum(['per_case', 'per_visit']),
+      }),
+    )
+    .default([]),
+  /** Rule for items not listed. */
+  default_item_mode: z.enum(['per_case', 'per_visit']).default('per_case'),
+  reasons: reasonDictionarySchema.default(DEFAULT_REASONS),
+  /** Seconds after a rating during which further presses are logged as ignored repeats (first press counts). */
+  ignore_window_s: z.number().min(0).max(120).default(10),
+  /** Misuse signals: this many presses within burst_window_s flag the rating; a rating this soon after staff opened the window is flagged. */
+  burst_presses: z.number().int().min(2).max(20).default(3),
+  burst_window_s: z.number().min(1).max(120).default(10),
+  after_staff_action_s: z.number().min(0).max(30).default(2),
+  opening_hours: openingHoursSchema.default(DEFAULT_OPENING_HOURS),
+  /** Minutes a window may stay without signed-in staff during opening hours before the 窗口不空岗 alarm. */
+  unstaffed_alarm_min: z.number().min(1).max(240).default(10),
+  /** Failed PIN attempts before the staff number is locked, and for how long. */
+  pin_max_attempts: z.number().int().min(1).max(20).default(5),
+  pin_lock_s: z.number().int().min(10).max(3600).default(300),
   /** Seconds a rating window stays open without a press before it closes unrated. */
   rating_timeout_s: z.number().int().min(5).max(600).default(60),
   /** Seconds the thank-you stays before the screen returns to idle. */

@@ -1,20 +1,43 @@
 import { EventEmitter } from 'node:events';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { verify as argon2Verify } from '@node-rs/argon2';
 import {
+  type Alarm,
   CodedError,
   type CounterStatus,
+  type Dimensions,
   type EventName,
   type EventPayload,
   type Level,
   type PadView,
+  type PauseReason,
   type RatingRecord,
+  type ReasonDictionary,
   type SessionView,
+  type StoreView,
 } from '../../src-shared/index.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import type { CounterConfig } from './config.ts';
-import { CounterSession, receiptCode } from './session.ts';
-import { CounterStore, type PressDecision, type PressOutcome } from './store/counter-store.ts';
+import { isOpenAt } from './opening-hours.ts';
+import { PresenceLog } from './presence-log.ts';
+import {
+  type CaseInfo,
+  CounterSession,
+  levelOfKey,
+  type Opener,
+  type PresenceChange,
+  receiptCode,
+  type SessionOptions,
+  type TimedOutWindow,
+} from './session.ts';
+import {
+  CounterStore,
+  type PressDecision,
+  type PressOutcome,
+  plainGiven,
+  type RatingGiven,
+} from './store/counter-store.ts';
 import { SyncLoop } from './sync.ts';
 
 export interface CounterOptions {
@@ -22,6 +45,9 @@ export interface CounterOptions {
   hubUrl: string;
   config: CounterConfig;
   fetchImpl?: typeof fetch;
+  /** Wall clock (tests move it); timers of the session use `clock`. */
+  now?: () => Date;
+  clock?: SessionOptions['clock'];
 }
 
 type CounterEvents = { [N in EventName]: [EventPayload<N>] };
@@ -49,6 +75,16 @@ const NO_PAD: PadView = {
   alarm: null,
 };
 
+/** A rating from the citizen screen, as the `rating.submit` call carries it. */
+export interface ScreenRatingInput {
+  level: Level;
+  reasons?: string[] | undefined;
+  reason_timed_out?: boolean | undefined;
+  dimensions?: Dimensions | undefined;
+  free_text?: string | undefined;
+  anonymous?: boolean | undefined;
+}
+
 /**
  * The counter's core services wired together, with no Electron in sight: store, session, sync,
  * and the pad's press handler. Electron's main process and the devhost both host exactly this.
@@ -59,50 +95,213 @@ export class Counter extends EventEmitter<CounterEvents> {
   readonly sync: SyncLoop;
   /** Append-only, hash-chained record of every action at this counter (电子监察). */
   readonly audit: AuditLog;
+  readonly presence: PresenceLog;
   private pad: PadView = NO_PAD;
   private readonly runtimeFile: string;
+  private readonly pinFailures = new Map<string, { count: number; lockedUntil: number }>();
+  /** Since when the window has had no signed-in staff (null while staffed), and the alarm if raised. */
+  private unstaffedSince: number | null = null;
+  private unstaffedAlarm: Alarm | null = null;
+  private readonly alarmTimer: NodeJS.Timeout;
+  private readonly now: () => Date;
 
   constructor(readonly opts: CounterOptions) {
     super();
-    this.store = new CounterStore(join(opts.dataDir, 'counter.db'));
-    this.session = new CounterSession(opts.config);
+    this.now = opts.now ?? (() => new Date());
+    this.store = new CounterStore(join(opts.dataDir, 'counter.db'), this.now);
+    this.audit = new AuditLog(this.store.db);
+    this.presence = new PresenceLog(this.store.db, this.now);
+    this.session = new CounterSession(opts.config, {
+      now: this.now,
+      restore: this.presence.restore(),
+      ...(opts.clock ? { clock: opts.clock } : {}),
+    });
     this.sync = new SyncLoop(this.store, opts.hubUrl, opts.config.sync, opts.fetchImpl);
     this.runtimeFile = join(opts.dataDir, 'runtime.json');
-    this.audit = new AuditLog(this.store.db);
-    let previous = this.session.view();
-    this.session.on('change', (v) => {
-      // A rating window that closed by itself (no rating, no cancel) timed out: 未评价.
-      if (previous.state === 'rating_open' && v.state === 'idle' && !this.cancelling)
-        this.auditSafe('system', 'rating.timed_out', { case_ref: previous.case_ref });
-      previous = v;
+    this.session.on('presence', (change) => this.recordPresence(change));
+    // A full or read-only disk shows on both screens and in `haocha status` at once.
+    this.store.onHealthChange((v) => {
+      process.emitWarning(`counter store health: ${v.health}${v.message ? ` (${v.message})` : ''}`);
+      this.emit('store', v);
+      this.writeRuntime();
     });
-    this.session.on('change', (v) => this.emit('session', v));
+    this.session.on('timedOut', (w) => this.recordNotRated(w));
+    this.session.on('change', (v) => {
+      this.emit('session', v);
+      this.writeRuntime();
+    });
     this.sync.on('change', (v) => {
       this.emit('sync', v);
       this.writeRuntime();
     });
+    // The restart entry was emitted before our listener existed: log it now.
+    const restored = this.session.signedIn();
+    if (restored) {
+      const last = this.presence.last();
+      if (last && last.event !== 'restart' && last.state !== 'signed_out')
+        this.recordPresence({
+          event: 'restart',
+          state: this.session.state() === 'paused' ? 'paused' : 'idle',
+          staff_no: restored.staff_no,
+          reason: last.reason,
+        });
+    }
+    const auto = opts.config.auto_sign_in;
+    if (auto && this.session.state() === 'signed_out') {
+      const staff = opts.config.roster.find((s) => s.staff_no === auto);
+      if (staff) this.session.signIn(staff, true);
+      else process.emitWarning(`auto_sign_in ${auto} is not in the roster: the window stays signed out`);
+    }
+    this.alarmTimer = setInterval(() => this.checkUnstaffed(), 15_000);
+    this.alarmTimer.unref();
   }
 
   start(): void {
     this.sync.start();
+    this.checkUnstaffed();
     this.writeRuntime();
+  }
+
+  private recordPresence(change: PresenceChange): void {
+    try {
+      this.store.transact(() => {
+        this.presence.append(change);
+        this.audit.append(
+          change.staff_no ? `staff:${change.staff_no}` : 'system',
+          `presence.${change.event}`,
+          {
+            state: change.state,
+            reason: change.reason,
+          },
+        );
+      });
+    } catch (e) {
+      process.emitWarning(`cannot write presence ${change.event}: ${(e as Error).message}`);
+    }
+    this.checkUnstaffed();
+  }
+
+  /** 窗口不空岗: no signed-in staff during opening hours for longer than the configured minutes. */
+  checkUnstaffed(): void {
+    const at = this.now();
+    const staffed = this.session.state() !== 'signed_out';
+    const open = isOpenAt(this.opts.config.opening_hours, at);
+    if (staffed || !open) {
+      this.unstaffedSince = null;
+      if (this.unstaffedAlarm) {
+        this.auditSafe('system', 'alarm.cleared', { kind: 'unstaffed' });
+        this.unstaffedAlarm = null;
+        this.emit('session', this.session.view());
+      }
+      return;
+    }
+    this.unstaffedSince ??= at.getTime();
+    const limitMs = this.opts.config.unstaffed_alarm_min * 60_000;
+    if (!this.unstaffedAlarm && at.getTime() - this.unstaffedSince >= limitMs) {
+      this.unstaffedAlarm = {
+        kind: 'unstaffed',
+        since: new Date(this.unstaffedSince).toISOString(),
+        message: `${this.opts.config.window_name}在办公时间内无人签到超过 ${this.opts.config.unstaffed_alarm_min} 分钟（窗口不空岗）`,
+      };
+      this.auditSafe('system', 'alarm.raised', { kind: 'unstaffed', since: this.unstaffedAlarm.since });
+      this.writeRuntime();
+    }
+  }
+
+  /**
+   * Staff sign in with staff number and PIN. Argon2 verification is asynchronous; a wrong PIN
+   * counts towards a lock of that staff number, and the reply never says which part was wrong.
+   */
+  async signIn(staffNo: string, pin: string): Promise<SessionView> {
+    const at = this.now().getTime();
+    const failures = this.pinFailures.get(staffNo);
+    if (failures && failures.lockedUntil > at) {
+      const left = Math.ceil((failures.lockedUntil - at) / 1000);
+      throw new CodedError('LOCKED', `密码错误次数过多，请 ${left} 秒后再试 (locked for ${left} s)`);
+    }
+    const staff = this.opts.config.roster.find((s) => s.staff_no === staffNo);
+    // Verify against a real hash even for an unknown number, so timing does not reveal the roster.
+    const good = await verifyPin(staff?.pin_hash ?? this.opts.config.roster[0]?.pin_hash ?? null, pin);
+    if (!staff || !good) {
+      const count = (failures?.count ?? 0) + 1;
+      const max = this.opts.config.pin_max_attempts;
+      const locked = count >= max;
+      this.pinFailures.set(staffNo, {
+        count: locked ? 0 : count,
+        lockedUntil: locked ? at + this.opts.config.pin_lock_s * 1000 : 0,
+      });
+      this.auditSafe(`staff:${staffNo}`, 'presence.sign_in_failed', { locked });
+      if (locked)
+        throw new CodedError(
+          'LOCKED',
+          `密码错误次数过多，请 ${this.opts.config.pin_lock_s} 秒后再试 (locked for ${this.opts.config.pin_lock_s} s)`,
+        );
+      throw new CodedError('BAD_CREDENTIALS', '工号或密码不正确 (staff number or PIN is wrong)');
+    }
+    this.pinFailures.delete(staffNo);
+    return this.session.signIn(staff);
+  }
+
+  /** Signs in a roster member without a PIN: tests and unattended terminals (auto_sign_in). */
+  signInTrusted(staffNo: string): SessionView {
+    const staff = this.opts.config.roster.find((s) => s.staff_no === staffNo);
+    if (!staff) throw new CodedError('BAD_CREDENTIALS', `staff ${staffNo} is not in the roster`);
+    return this.session.signIn(staff);
+  }
+
+  signOut(): SessionView {
+    return this.session.signOut();
+  }
+
+  pause(reason: PauseReason): SessionView {
+    return this.session.pause(reason);
+  }
+
+  resume(): SessionView {
+    return this.session.resume();
+  }
+
+  /** A window that closed with no rating (time-out, or staff signed out): recorded as 未评价. */
+  private recordNotRated(w: TimedOutWindow): void {
+    const given: RatingGiven = {
+      level: null,
+      reasons: [],
+      reason_status: 'not_required',
+      reason_dict_version: null,
+      dimensions: null,
+      free_text: null,
+      anonymous: false,
+    };
+    try {
+      this.store.transact(() => {
+        const record = this.store.commitRating(
+          given,
+          this.session.context(w.staff, w.case, w.openedAt, 'timeout', null, []),
+        );
+        this.audit.append('system', 'rating.timed_out', { seq: record.seq, case_ref: record.case_ref });
+      });
+    } catch (e) {
+      process.emitWarning(`cannot record 未评价: ${(e as Error).message}`);
+    }
+    this.sync.kick();
   }
 
   /**
    * The pad's KEY handler: returns the EVP/1 ACK status only once the outcome is durably
    * committed (0 rating, 1 recorded but not a rating, 2 cannot store). A press seen before
    * (same boot_id and press_id, e.g. retransmitted after a reconnect) gets its first outcome again.
+   * A 差评 from the pad is stored at once with "reason not given": the pad has no reason step.
    */
   handlePadPress(press: PadPressEvent): PressOutcome {
-    const level = this.opts.config.key_levels[press.key - 1] as Level | undefined;
-    if (level === undefined) return 1;
+    const level = levelOfKey(this.opts.config, press.key);
+    if (level === null) return 1;
     let result: ReturnType<CounterStore['commitPress']>;
     try {
       // The rating and its audit entry commit together (nested transactions are savepoints).
-      result = this.store.db.transaction(() => {
+      result = this.store.transact(() => {
         const decided: { v: PressDecision | null } = { v: null };
         const r = this.store.commitPress(press, () => {
-          decided.v = this.session.decide(level, 'pad', {
+          decided.v = this.session.decide(plainGiven(level, this.opts.config.reasons.version), 'pad', {
             boot_id: press.bootId,
             press_id: press.pressId,
             key: press.key,
@@ -117,49 +316,68 @@ export class Counter extends EventEmitter<CounterEvents> {
             reason: decided.v.reason,
           });
         return r;
-      })();
+      });
     } catch (e) {
       process.emitWarning(`cannot store pad press: ${(e as Error).message}`);
       return 2;
     }
-    if (result.record) {
-      this.session.rated(receiptCode(result.record.event_id));
-      this.sync.kick();
-      this.emit('sync', this.sync.view());
-    }
+    if (result.record) this.afterRating(result.record);
     return result.outcome;
   }
 
-  /** `actor` is who opened it, for the audit log: the signed-in staff unless an API caller is named. */
+  /** Staff open a rating window for the citizen in front of them (case typed by staff, or none: 一次一评). */
   openRating(caseRef: string | null, actor?: string): SessionView {
-    const view = this.session.open(caseRef);
-    this.auditSafe(actor ?? this.staffActor(), 'rating.open', {
-      case_ref: caseRef,
-      expires_at: view.expires_at,
-    });
+    const info: CaseInfo | null = caseRef
+      ? {
+          case_ref: caseRef,
+          item_code: null,
+          item_name: null,
+          case_status: null,
+          accepted_at: null,
+          finished_at: null,
+          dept_id: null,
+          rater_type: 'unknown',
+          anonymous_allowed: false,
+          rater: null,
+        }
+      : null;
+    return this.openCase(info, actor ?? this.staffActor(), actor?.startsWith('api:') ? 'api' : 'staff');
+  }
+
+  /** Opens a rating window for a case; 一事一评 items refuse a case that already has its rating. */
+  openCase(info: CaseInfo | null, actor: string, by: Opener): SessionView {
+    if (info && this.itemMode(info.item_code) === 'per_case' && caseIsRated(this.store.db, info.case_ref))
+      throw new CodedError('CASE_ALREADY_RATED', `办件 ${info.case_ref} 已评价（一事一评）`);
+    this.refuseIfStoreDown();
+    const view = this.session.open(info, by);
+    this.auditSafe(actor, 'rating.open', { case_ref: info?.case_ref ?? null, expires_at: view.expires_at });
     return view;
+  }
+
+  /** 一事一评 or 一次一评 for an item, from the configuration. */
+  itemMode(itemCode: string | null): 'per_case' | 'per_visit' {
+    const item = itemCode ? this.opts.config.items.find((i) => i.code === itemCode) : undefined;
+    return item?.mode ?? this.opts.config.default_item_mode;
   }
 
   cancelRating(actor?: string): SessionView {
     const before = this.session.view();
-    this.cancelling = true;
-    try {
-      const view = this.session.cancel();
-      if (before.state === 'rating_open')
-        this.auditSafe(actor ?? this.staffActor(), 'rating.cancel', { case_ref: before.case_ref });
-      return view;
-    } finally {
-      this.cancelling = false;
-    }
+    const view = this.session.cancel();
+    if (before.state === 'rating_open')
+      this.auditSafe(actor ?? this.staffActor(), 'rating.cancel', { case_ref: before.case_ref });
+    return view;
   }
 
-  private cancelling = false;
+  activity(): SessionView {
+    return this.session.activity();
+  }
 
   private staffActor(): string {
-    return `staff:${this.opts.config.staff.staff_no}`;
+    const s = this.session.signedIn();
+    return s ? `staff:${s.staff_no}` : 'system';
   }
 
-  /** The audit entry of a committed rating: which rating, never its level (threat T2). */
+  /** The audit entry of a committed rating: which rating, never its level or reason (threat T2). */
   private auditRating(record: RatingRecord): void {
     this.audit.append('citizen', 'rating.committed', {
       seq: record.seq,
@@ -167,6 +385,7 @@ export class Counter extends EventEmitter<CounterEvents> {
       case_ref: record.case_ref,
       source: record.source,
       staff_no: record.staff_no,
+      signals: record.signals,
       pad: record.pad ? { boot_id: record.pad.boot_id, press_id: record.pad.press_id } : null,
     });
   }
@@ -180,29 +399,79 @@ export class Counter extends EventEmitter<CounterEvents> {
     }
   }
 
-  /** A level touched on the citizen screen: committed before the caller hears back. */
-  submitScreenRating(level: Level): { receipt: string } {
-    const decision = this.session.decide(level, 'screen', null);
-    if (!decision.rate)
+  private refuseIfStoreDown(): void {
+    const health = this.storeView().health;
+    if (health !== 'ok')
+      throw new CodedError(
+        'STORE_UNAVAILABLE',
+        `评价暂时无法保存，请联系信息中心 (the store cannot take ratings: ${this.storeView().message ?? health})`,
+      );
+  }
+
+  /** What the citizen screen gives, checked against the reason dictionary; a 差评 needs a reason of its level unless the step timed out. */
+  private screenGiven(input: ScreenRatingInput): RatingGiven {
+    const dict = this.opts.config.reasons;
+    const bad = input.level <= 2;
+    const reasons = [...new Set(input.reasons ?? [])];
+    if (!bad && reasons.length > 0)
+      throw new CodedError(
+        'BAD_REQUEST',
+        '只有差评需要选择原因 (reasons are only for 不满意 and 非常不满意)',
+      );
+    for (const code of reasons)
+      if (!dict.reasons.some((r) => r.code === code && r.level === input.level))
+        throw new CodedError(
+          'BAD_REQUEST',
+          `原因代码 ${code} 不属于该评价等级 (reason ${code} is not a reason of level ${input.level})`,
+        );
+    if (bad && reasons.length === 0 && !input.reason_timed_out)
+      throw new CodedError('REASON_REQUIRED', '请选择不满意的原因 (choose at least one reason)');
+    return {
+      level: input.level,
+      reasons,
+      reason_status: !bad ? 'not_required' : reasons.length > 0 ? 'given' : 'not_given',
+      reason_dict_version: bad ? dict.version : null,
+      dimensions: input.dimensions && Object.keys(input.dimensions).length > 0 ? input.dimensions : null,
+      free_text: input.free_text ?? null,
+      anonymous: input.anonymous ?? false,
+    };
+  }
+
+  /** A rating given on the citizen screen: committed before the caller hears back. */
+  submitScreenRating(input: ScreenRatingInput, source: 'screen' | 'wedge' = 'screen'): { receipt: string } {
+    const given = this.screenGiven(input);
+    if (this.session.state() !== 'rating_open')
       throw new CodedError('NO_RATING_OPEN', '当前没有待评价的服务 (no rating window is open)');
-    let record: ReturnType<CounterStore['commitScreenRating']>;
+    let record: RatingRecord;
     try {
-      record = this.store.db.transaction(() => {
-        const r = this.store.commitScreenRating(level, decision.ctx);
+      record = this.store.transact(() => {
+        const decision = this.session.decide(given, source, null);
+        if (!decision.rate)
+          throw new CodedError('NO_RATING_OPEN', '当前没有待评价的服务 (no rating window is open)');
+        const r = this.store.commitRating(decision.given, decision.ctx);
         this.auditRating(r);
         return r;
-      })();
+      });
     } catch (e) {
+      if (e instanceof CodedError) throw e;
       throw new CodedError(
         'STORE_UNAVAILABLE',
         `评价未能保存 (the store cannot commit: ${(e as Error).message})`,
       );
     }
+    return { receipt: this.afterRating(record) };
+  }
+
+  private afterRating(record: RatingRecord): string {
     const receipt = receiptCode(record.event_id);
     this.session.rated(receipt);
     this.sync.kick();
     this.emit('sync', this.sync.view());
-    return { receipt };
+    return receipt;
+  }
+
+  reasons(): ReasonDictionary {
+    return this.opts.config.reasons;
   }
 
   setPad(view: PadView): void {
@@ -219,16 +488,38 @@ export class Counter extends EventEmitter<CounterEvents> {
     this.writeRuntime();
   }
 
+  storeView(): StoreView {
+    return this.store.view();
+  }
+
+  alarms(): Alarm[] {
+    const list: Alarm[] = [];
+    if (this.unstaffedAlarm) list.push(this.unstaffedAlarm);
+    if (this.pad.alarm)
+      list.push({
+        kind: 'pad_stuck_key',
+        since: this.pad.alarm.since,
+        message: `评价器按键卡住或故障 (pad ${this.pad.alarm.kind}${this.pad.alarm.key ? `, key ${this.pad.alarm.key}` : ''})`,
+      });
+    const store = this.storeView();
+    if (store.health !== 'ok')
+      list.push({ kind: 'store', since: this.now().toISOString(), message: store.message ?? store.health });
+    return list;
+  }
+
   status(): CounterStatus {
     return {
       device_id: this.store.deviceId,
       session: this.session.view(),
+      open_case: this.session.openCase()?.case_ref ?? null,
       pad: this.pad,
       sync: this.sync.view(),
+      store: this.storeView(),
+      alarms: this.alarms(),
     };
   }
 
-  /** What `haocha status` cannot read from the store: the live pad link, written atomically. */
+  /** What `haocha status` cannot read from the store: the live pad link, session and alarms, written atomically. */
   private writeRuntime(): void {
     const tmp = `${this.runtimeFile}.tmp`;
     try {
@@ -239,7 +530,10 @@ export class Counter extends EventEmitter<CounterEvents> {
           updated_at: new Date().toISOString(),
           pad: this.pad,
           session: this.session.view(),
+          open_case: this.session.openCase()?.case_ref ?? null,
           hub: this.sync.view().hub,
+          store: this.storeView(),
+          alarms: this.alarms(),
         }),
       );
       renameSync(tmp, this.runtimeFile);
@@ -249,8 +543,27 @@ export class Counter extends EventEmitter<CounterEvents> {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.alarmTimer);
     this.sync.stop();
     this.session.close();
     this.store.close();
+  }
+}
+
+/** Whether a case already has a rating (a 未评价 record does not count: the case may be rated again). */
+export function caseIsRated(db: CounterStore['db'], caseRef: string): boolean {
+  return (
+    db.prepare("SELECT 1 FROM ratings WHERE case_ref = ? AND outcome = 'rated' LIMIT 1").get(caseRef) !==
+    undefined
+  );
+}
+
+/** argon2id verification; a missing hash still costs one verification so timing reveals nothing. */
+async function verifyPin(hash: string | null, pin: string): Promise<boolean> {
+  if (!hash) return false;
+  try {
+    return await argon2Verify(hash, pin);
+  } catch {
+    return false;
   }
 }

@@ -98,8 +98,11 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
       next = this.fail('unreachable', `hub unreachable: ${(e as Error).message}`, null);
     } finally {
       this.running = false;
-      this.emit('change', this.view());
-      if (!this.halted) this.schedule(next);
+      // Stopped while a request was in flight: the store may be closed by now.
+      if (!this.stopped) {
+        this.emit('change', this.view());
+        if (!this.halted) this.schedule(next);
+      }
     }
   }
 

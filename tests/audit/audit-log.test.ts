@@ -147,10 +147,11 @@ describe('counter audit entries', () => {
   it('records open, commit (without the level) and cancel', async () => {
     const c = makeCounter();
     c.openRating('C-1');
-    c.submitScreenRating(1);
+    c.submitScreenRating({ level: 1, reason_timed_out: true });
     c.openRating('C-2');
     c.cancelRating();
-    const rows = entries(c.store.db);
+    // Presence entries (the demo roster's auto sign-in) are tested with the session.
+    const rows = entries(c.store.db).filter((r) => !r.action.startsWith('presence.'));
     expect(rows.map((r) => [r.actor, r.action])).toEqual([
       ['staff:090317', 'rating.open'],
       ['citizen', 'rating.committed'],
@@ -175,8 +176,10 @@ describe('counter audit entries', () => {
       expect([last?.actor, last?.action, JSON.parse(last?.details ?? '{}')]).toEqual([
         'system',
         'rating.timed_out',
-        { case_ref: 'C-9' },
+        { case_ref: 'C-9', seq: 1 },
       ]);
+      // …and the window is on record as 未评价 for the hub.
+      expect(c.store.unsentBatch(10)).toMatchObject([{ outcome: 'not_rated', level: null, case_ref: 'C-9' }]);
       await c.close();
     } finally {
       vi.useRealTimers();
@@ -188,7 +191,7 @@ describe('counter audit entries', () => {
     c.store.db.exec(`CREATE TRIGGER fail_commit_audit BEFORE INSERT ON audit_log
       WHEN NEW.action = 'rating.committed' BEGIN SELECT RAISE(ABORT, 'audit full'); END;`);
     c.openRating('C-1');
-    expect(() => c.submitScreenRating(4)).toThrow(/store cannot commit/);
+    expect(() => c.submitScreenRating({ level: 4, reason_timed_out: true })).toThrow(/store cannot commit/);
     expect(c.store.queueStats().last_seq).toBe(0);
     // A pad press: EVP/1 status 2 (cannot store), and neither the rating nor the press is kept.
     expect(c.handlePadPress({ bootId: 9, pressId: 1, key: 1, uptimeMs: 1 })).toBe(2);
@@ -210,7 +213,7 @@ describe('counter audit entries', () => {
     expect(c.handlePadPress({ bootId: 4, pressId: 3, key: 5, uptimeMs: 3 })).toBe(1);
     // A retransmitted press is not a new action.
     expect(c.handlePadPress({ bootId: 4, pressId: 3, key: 5, uptimeMs: 3 })).toBe(1);
-    const rows = entries(c.store.db);
+    const rows = entries(c.store.db).filter((r) => !r.action.startsWith('presence.'));
     expect(rows.map((r) => r.action)).toEqual([
       'press.not_rating',
       'rating.open',
@@ -221,7 +224,7 @@ describe('counter audit entries', () => {
       pad: { boot_id: 4, press_id: 1 },
       reason: 'no_rating_open',
     });
-    expect(JSON.parse(rows[3]?.details ?? '{}').reason).toBe('after_first_press');
+    expect(JSON.parse(rows[3]?.details ?? '{}').reason).toBe('ignored_repeat');
     for (const r of rows) expect(r.details).not.toMatch(/"key"|level/);
     await c.close();
   });

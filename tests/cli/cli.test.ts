@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultCounterConfig } from '../../src-main/core/config.ts';
 import { Counter } from '../../src-main/core/counter.ts';
+import { MIGRATIONS } from '../../src-main/core/store/migrations.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/haocha.mjs', import.meta.url));
 const haocha = (...args: string[]) =>
@@ -51,7 +52,7 @@ describe('haocha', () => {
     });
     for (let i = 0; i < 3; i++) {
       counter.openRating(null);
-      counter.submitScreenRating(5);
+      counter.submitScreenRating({ level: 5, reason_timed_out: true });
     }
     counter.store.markAckedThrough(1);
     counter.start();
@@ -64,8 +65,11 @@ describe('haocha', () => {
       queue_depth: 2,
       last_acked_seq: 1,
       running: true,
-      store: { ok: true, schema_version: 2 },
+      store: { ok: true, schema_version: MIGRATIONS.length, health: 'ok', integrity: 'ok' },
       pad: { link: 'none' },
+      session: { state: 'thanks', staff: { staff_no: '090317' } },
+      open_case: null,
+      alarms: [],
     });
     expect(status.oldest_unsent_age_s).toBeGreaterThanOrEqual(0);
     expect(status.store.size_bytes).toBeGreaterThan(0);

@@ -40,7 +40,7 @@ async function hubTotal(url: string): Promise<number> {
 function rate(counter: Counter, n: number) {
   for (let i = 0; i < n; i++) {
     counter.openRating(`C-${i}`);
-    counter.submitScreenRating(((i % 5) + 1) as 1);
+    counter.submitScreenRating({ level: ((i % 5) + 1) as 1, reason_timed_out: true });
   }
 }
 

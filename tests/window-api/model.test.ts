@@ -67,9 +67,12 @@ describe('window API model (random sequences of API calls, presses and staff act
                 model.set(o.c, 'pending');
               }
             } else if (o.op === 'staffOpen') {
-              if (open) model.set(open, 'not_rated');
-              counter.openRating(null);
-              open = null;
+              // Staff cannot take over an open window: they close it first.
+              if (open !== undefined) expect(() => counter.openRating(null)).toThrow(/already open/);
+              else {
+                counter.openRating(null);
+                open = null;
+              }
             } else if (o.op === 'cancel') {
               if (open) model.set(open, 'not_rated');
               counter.cancelRating();
@@ -80,7 +83,7 @@ describe('window API model (random sequences of API calls, presses and staff act
                   ? counter.handlePadPress({ bootId: 1, pressId: ++press, key: o.key, uptimeMs: press }) === 0
                   : (() => {
                       try {
-                        counter.submitScreenRating(o.level);
+                        counter.submitScreenRating({ level: o.level, reason_timed_out: true });
                         return true;
                       } catch {
                         return false;

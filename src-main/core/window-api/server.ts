@@ -5,16 +5,25 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import {
   WINDOW_API_ERROR_CODES as CODES,
+  CodedError,
   caseParamsSchema,
   openCaseRequestSchema,
   type QueueCallReply,
   queueCallRequestSchema,
+  type SessionView,
   WINDOW_API,
   WINDOW_API_CALLER_HEADER,
   type WindowApiError,
 } from '../../../src-shared/index.ts';
 import type { Counter } from '../counter.ts';
-import { type ApiCaller, caseRatingState, ratingOfCase, recordCaseOpened, recordQueueCall } from './cases.ts';
+import {
+  type ApiCaller,
+  caseInfoOf,
+  caseRatingState,
+  ratingOfCase,
+  recordCaseOpened,
+  recordQueueCall,
+} from './cases.ts';
 import { windowApiOpenApi } from './openapi.ts';
 import { bearerOf, loadOrCreateToken, tokenMatches } from './token.ts';
 import { attachCaseWebhook, type WebhookOptions } from './webhook.ts';
@@ -166,11 +175,27 @@ export async function startWindowApi(opts: WindowApiOptions): Promise<WindowApi>
         CODES.ratingOpen,
         `a rating is already open${session.case_ref ? ` for case ${session.case_ref}` : ''}: close it first`,
       );
-    if (ratingOfCase(db, body.case_no))
+    if (session.state === 'signed_out' || session.state === 'paused')
+      throw new ApiError(
+        409,
+        session.state === 'paused' ? CODES.paused : CODES.notSignedIn,
+        session.state === 'paused'
+          ? 'the window is paused (暂停服务)'
+          : 'no staff is signed in at this window',
+      );
+    if (counter.itemMode(body.item_code) === 'per_case' && ratingOfCase(db, body.case_no))
       throw new ApiError(409, CODES.caseAlreadyRated, `case ${body.case_no} is already rated (一事一评)`);
     // Stored with its audit entry before the window opens: nothing half-written.
     store('case', () => recordCaseOpened(db, counter.audit, body, caller, new Date().toISOString()));
-    const view = counter.openRating(body.case_no, `api:${caller.name}`);
+    let view: SessionView;
+    try {
+      view = counter.openCase(caseInfoOf(body), `api:${caller.name}`, 'api');
+    } catch (e) {
+      if (e instanceof CodedError && e.code === 'STORE_UNAVAILABLE')
+        throw new ApiError(503, CODES.storeUnavailable, e.message);
+      if (e instanceof CodedError) throw new ApiError(409, e.code, e.message);
+      throw e;
+    }
     return reply.code(201).send({
       case_no: body.case_no,
       status: 'pending',
