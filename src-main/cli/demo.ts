@@ -147,6 +147,7 @@ export async function run(argv: string[]): Promise<number> {
       say(`counter UI (no Electron binary here, so in a browser):`);
       say(`  citizen screen  ${ui}/#/citizen`);
       say(`  staff screen    ${ui}/#/staff`);
+      say('  demo staff 090317 李明 is signed in; after 签退, sign in again with PIN 246810');
       if (!values['no-open']) {
         const closeStaff = await openUi(`${ui}/#/staff`, say);
         const closeCitizen = await openUi(`${ui}/#/citizen`, say);

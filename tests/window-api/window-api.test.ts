@@ -241,6 +241,52 @@ describe('window API: cases', () => {
     expect(counter.store.db.prepare('SELECT COUNT(*) AS n FROM api_cases').get()).toEqual({ n: 0 });
   });
 
+  it('answers 409 when nobody is signed in or the window is paused, and stores nothing', async () => {
+    const { url, token } = await start();
+    counter.pause('meeting');
+    const paused = await call(url, '/api/v1/case', { token, body: aCase });
+    expect(paused).toMatchObject({ status: 409, body: { code: 'PAUSED' } });
+    counter.resume();
+    counter.signOut();
+    const unstaffed = await call(url, '/api/v1/case', { token, body: aCase });
+    expect(unstaffed).toMatchObject({ status: 409, body: { code: 'NOT_SIGNED_IN' } });
+    expect(counter.store.db.prepare('SELECT COUNT(*) AS n FROM api_cases').get()).toEqual({ n: 0 });
+  });
+
+  it('carries the case details into the national record, and the contact only when not anonymous', async () => {
+    const { url, token } = await start();
+    const full = {
+      ...aCase,
+      case_status: '办结',
+      accepted_at: '2026-11-26T01:00:00.000Z',
+      finished_at: '2026-11-26T01:20:00.000Z',
+      dept_code: 'SCJGJ',
+      applicant: { name: '张三', phone: '13900001111' },
+    };
+    expect((await call(url, '/api/v1/case', { token, body: full })).status).toBe(201);
+    counter.submitScreenRating({ level: 5 });
+    const [rec] = counter.store.unsentBatch(10);
+    expect(rec).toMatchObject({
+      case_ref: aCase.case_no,
+      item_code: aCase.item_code,
+      item_name: aCase.item_name,
+      case_status: '办结',
+      accepted_at: full.accepted_at,
+      finished_at: full.finished_at,
+      dept_id: 'SCJGJ',
+      rater_type: 'person',
+      anonymous: false,
+      rater: { name: '张三', phone: '13900001111' },
+    });
+    // The contact is personal data: it is not written to the audit log.
+    expect(JSON.stringify(audit())).not.toMatch(/13900001111|张三/);
+    const bad = await call(url, '/api/v1/case', {
+      token,
+      body: { ...aCase, case_no: 'C-2', applicant: { phone: 'call me' } },
+    });
+    expect(bad).toMatchObject({ status: 400, body: { message: expect.stringMatching(/applicant\.phone/) } });
+  });
+
   it('a case whose window closed without a rating is not_rated, and may be opened again', async () => {
     const { url, token } = await start();
     await call(url, '/api/v1/case', { token, body: aCase });
