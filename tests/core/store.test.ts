@@ -93,6 +93,34 @@ describe('counter store', () => {
     store.close();
   });
 
+  it('answers queue figures from index seeks that agree with counting the rows', () => {
+    const store = new CounterStore(join(dir, 'counter.db'));
+    const counted = () => {
+      const q = store.db
+        .prepare('SELECT COUNT(*) AS n, MIN(rated_at) AS oldest FROM ratings WHERE acked_at IS NULL')
+        .get() as { n: number; oldest: string | null };
+      const a = store.db.prepare('SELECT MAX(seq) AS s FROM ratings WHERE acked_at IS NOT NULL').get() as {
+        s: number | null;
+      };
+      const l = store.db.prepare('SELECT MAX(seq) AS s FROM ratings').get() as { s: number | null };
+      return { queue_depth: q.n, last_acked_seq: a.s ?? 0, oldest_unsent_at: q.oldest, last_seq: l.s ?? 0 };
+    };
+    expect(store.queueStats()).toEqual(counted());
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 48271) % 2147483647;
+      return seed % n;
+    };
+    for (let step = 0; step < 60; step++) {
+      const op = rnd(4);
+      if (op <= 1) store.commitRating(given(4), ctx);
+      else if (op === 2) store.markAckedThrough(rnd(store.queueStats().last_seq + 1));
+      else store.rewindTo(rnd(store.queueStats().last_seq + 1));
+      expect(store.queueStats(), `after step ${step}`).toEqual(counted());
+    }
+    store.close();
+  });
+
   it('keeps a damaged file aside and opens a fresh store', () => {
     const path = join(dir, 'counter.db');
     writeFileSync(path, Buffer.alloc(8192, 0x5a));
