@@ -131,13 +131,22 @@ describe('malformed current records: 400 naming the field, nothing stored', () =
       'items.0.dimensions.attitude',
     ],
     ['a missing national field', edited(1, (r) => delete r.config_version), 'items.1.config_version'],
+    ['a missing outcome', edited(1, (r) => delete r.outcome), 'items.1.outcome'],
     [
-      'a legacy record with one national field',
+      'a legacy record with an unknown key',
+      edited(1, (r) => {
+        for (const key of Object.keys(r)) if (!LEGACY_KEYS.has(key)) delete r[key];
+        Object.assign(r, { level: 4, source: 'screen', extra: 1 });
+      }),
+      'items.1: Unrecognized key: "extra"',
+    ],
+    [
+      'a record without outcome but with a national field (a current one missing it)',
       edited(1, (r) => {
         for (const key of Object.keys(r)) if (!LEGACY_KEYS.has(key)) delete r[key];
         Object.assign(r, { level: 4, source: 'screen', signals: [] });
       }),
-      'items.1: Unrecognized key: "signals"',
+      'items.1.outcome',
     ],
   ];
 
