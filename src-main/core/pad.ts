@@ -15,6 +15,23 @@ import type { Transport } from '../../drivers/transports/types.ts';
 import type { PadView, SessionView } from '../../src-shared/index.ts';
 import type { Counter } from './counter.ts';
 
+/**
+ * A KEYLINE press's boot_id is a connection id, max(previous + 1, Unix seconds): a counter that
+ * reconnected quickly may have run ahead of the clock, and a restart must not reuse one of those
+ * ids (its presses would be taken for repeats). EVP/1 boot ids are random u32s; the ones more than
+ * a day ahead of the clock are certainly not connection ids, so they are left out.
+ */
+function lastKeylineConnectionId(counter: Counter): number | null {
+  try {
+    const row = counter.store.db
+      .prepare('SELECT MAX(pad_boot_id) AS id FROM pad_presses WHERE pad_boot_id <= ?')
+      .get(Math.floor(Date.now() / 1000) + 86_400) as { id: number | null } | undefined;
+    return row?.id ?? null;
+  } catch {
+    return null; // no store yet, or a schema without the table: ids start from the clock
+  }
+}
+
 /** The supervisor's alarm as the contract shows it; its clock is wall time (ms). */
 export function alarmView(alarm: StuckKeyAlarm | null): PadView['alarm'] {
   if (!alarm) return null;
@@ -49,6 +66,7 @@ export function attachPad(
   const supervisor = new PadSupervisor({
     // The profile names the codec; without one, EVP/1 as before.
     codec: profile?.codec === 'keyline' ? 'keyline' : 'evp1',
+    ...(profile?.codec === 'keyline' ? { lastBootId: lastKeylineConnectionId(counter) } : {}),
     makeTransport:
       makeTransport ??
       (() =>

@@ -171,6 +171,33 @@ describe('counter with a named profile', () => {
     await until(() => running.counter.session.view().state !== 'rating_open', 5000, 'rating given');
     const row = db.prepare('SELECT level FROM ratings ORDER BY seq DESC LIMIT 1').get() as { level: number };
     expect(row.level).toBe(1);
+
+    // Connection ids may run ahead of the clock (quick reconnects): a restart must continue after
+    // the highest one stored, never reuse one. Stand-in for such a run: a press 100 connections ahead.
+    const ahead = Math.floor(Date.now() / 1000) + 100;
+    running.counter.store.commitPress({ bootId: ahead, pressId: 1, key: 3 }, () => ({
+      rate: false,
+      reason: 'stuck_key',
+    }));
+    await running.close();
+    const again = await runCounter({
+      dataDir: join(dir, 'counter'),
+      hubUrl: 'http://127.0.0.1:9',
+      config,
+      pad: null,
+      uiPort: null,
+    });
+    cleanups.push(() => again.close());
+    await until(() => again.counter.status().pad.link === 'up', 5000, 'keyline up again');
+    await kl.press(4);
+    const ids = () =>
+      (
+        again.counter.store.db.prepare('SELECT pad_boot_id AS b FROM pad_presses ORDER BY b').all() as {
+          b: number;
+        }[]
+      ).map((r) => r.b);
+    await until(() => ids().length === 3, 5000, 'second press stored');
+    expect(Math.max(...ids())).toBe(ahead + 1);
   }, 20_000);
 });
 
