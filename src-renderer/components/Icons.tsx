@@ -31,3 +31,21 @@ export function CheckIcon({ size = 160 }: { size?: number }) {
     </svg>
   );
 }
+
+/** 暂停服务: two bars in a circle, beside the words (never the only cue). */
+export function PauseIcon({ size = 160 }: { size?: number }) {
+  return (
+    <svg
+      className="icon"
+      width={size}
+      height={size}
+      viewBox="0 0 120 120"
+      aria-hidden="true"
+      focusable="false"
+    >
+      <circle cx="60" cy="60" r="56" fill="#5C6166" />
+      <rect x="40" y="34" width="14" height="52" rx="4" fill="#FFFFFF" />
+      <rect x="66" y="34" width="14" height="52" rx="4" fill="#FFFFFF" />
+    </svg>
+  );
+}

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -6,7 +7,19 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionView } from '../../src-shared/calls.ts';
 import { LEVEL_LABELS_ZH, LEVELS } from '../../src-shared/levels.ts';
 import { launchChromium } from '../helpers/chromium.ts';
-import { type FakeBridge, idleSession, openSession, RECEIPT, startFakeBridge } from './fake-bridge.ts';
+import {
+  DEMO_PIN,
+  DEMO_STAFF_NO,
+  type FakeBridge,
+  healthyStatus,
+  idleSession,
+  openSession,
+  pausedSession,
+  REASONS,
+  RECEIPT,
+  signedOutSession,
+  startFakeBridge,
+} from './fake-bridge.ts';
 
 /**
  * The real renderer, built by Vite, in Debian's Chromium against a fake /bridge: what a citizen and
@@ -18,13 +31,17 @@ const LABELS = LEVELS.map((l) => LEVEL_LABELS_ZH[l]); // 非常满意 … 非常
 
 let browser: Browser;
 let bridge: FakeBridge;
+let served = '';
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
   // dist-renderer/ is built once by tests/global-setup.ts.
   if (!existsSync(join(dist, 'index.html')))
     throw new Error('dist-renderer/ missing: run npm run build:renderer');
-  bridge = await startFakeBridge(dist);
+  // A private copy: other suites in this tree rebuild dist-renderer/ (emptying it) while these run.
+  served = mkdtempSync(join(tmpdir(), 'haocha-renderer-'));
+  cpSync(dist, served, { recursive: true });
+  bridge = await startFakeBridge(served);
   // launch() gives Chromium a fresh temporary profile of its own (it refuses --user-data-dir).
   browser = await launchChromium();
 }, 180_000);
@@ -32,13 +49,26 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await bridge?.close();
+  if (served) rmSync(served, { recursive: true, force: true });
 });
 
 afterEach(async () => {
   for (const c of contexts.splice(0)) await c.close();
   bridge.submit = { kind: 'ok' };
-  bridge.status.pad.link = 'up';
+  bridge.anonymousAllowed = false;
+  bridge.maxAttempts = 5;
+  bridge.status = healthyStatus();
+  bridge.calls.length = 0;
 });
+
+/** The citizen's taps for a level: level, then for a 差评 the first reason of its level, then 提交. */
+async function rateOnScreen(page: Page, label: string): Promise<void> {
+  await page.getByRole('button', { name: label, exact: true }).click();
+  const level = LEVELS[LABELS.indexOf(label)];
+  const reason = REASONS.reasons.find((r) => r.level === level);
+  if (reason) await page.getByRole('button', { name: reason.text['zh-Hans'], exact: true }).click();
+  await page.getByRole('button', { name: '提交', exact: true }).click();
+}
 
 async function openPage(hash: string, session: SessionView, opts: { clock?: boolean } = {}): Promise<Page> {
   bridge.status.session = session;
@@ -130,8 +160,7 @@ describe('citizen screen', { timeout: 60_000 }, () => {
     const doms: string[] = [];
     for (const label of LABELS) {
       bridge.setSession(openSession());
-      const button = page.getByRole('button', { name: label, exact: true });
-      await button.click();
+      await rateOnScreen(page, label);
       await page.getByText('谢谢您的评价').waitFor();
       await expect(page.locator('.thanks__receipt bdi').textContent()).resolves.toBe(RECEIPT);
       expect(await ratingButtons(page).count()).toBe(0);
@@ -142,7 +171,13 @@ describe('citizen screen', { timeout: 60_000 }, () => {
     expect(new Set(doms).size).toBe(1);
     for (const label of LABELS) expect(doms[0]).not.toContain(label);
     const submitted = bridge.calls.filter((c) => c.call === 'rating.submit').map((c) => c.args);
-    expect(submitted.slice(-5)).toEqual(LEVELS.map((level) => ({ level })));
+    expect(submitted.slice(-5)).toEqual([
+      { level: 5 },
+      { level: 4 },
+      { level: 3 },
+      { level: 2, reasons: ['201'] },
+      { level: 1, reasons: ['101'] },
+    ]);
   });
 
   it('idle is a calm welcome with no rating buttons; a pad press shows the same thank-you', async () => {
@@ -168,7 +203,15 @@ describe('citizen screen', { timeout: 60_000 }, () => {
     bridge.submit = { kind: 'ok', delayMs: 2500 };
     const button = page.getByRole('button', { name: '基本满意', exact: true });
     await button.click();
-    await expect(button.getAttribute('class')).resolves.toContain('is-pressed');
+    // Selected: ring + ✓ + 已选择, and nothing sent before 提交.
+    await expect(button.getAttribute('class')).resolves.toContain('is-selected');
+    await expect(button.getAttribute('aria-pressed')).resolves.toBe('true');
+    await expect(button.locator('.rating-button__chosen').textContent()).resolves.toBe('✓ 已选择');
+    expect(bridge.calls.filter((c) => c.call === 'rating.submit')).toHaveLength(0);
+    await page.getByRole('button', { name: '提交', exact: true }).click();
+    await expect(
+      page.getByRole('button', { name: '提交', exact: true }).getAttribute('aria-disabled'),
+    ).resolves.toBe('true');
     await page.getByText('正在提交…').waitFor({ timeout: 2000 });
     expect(await page.getByText('谢谢您的评价').count()).toBe(0);
     await page.getByText('谢谢您的评价').waitFor({ timeout: 5000 });
@@ -177,18 +220,18 @@ describe('citizen screen', { timeout: 60_000 }, () => {
   it('a failed commit says so and never thanks; the citizen can press again', async () => {
     const page = await openPage('#/citizen', openSession());
     bridge.submit = { kind: 'fail' };
-    await page.getByRole('button', { name: '不满意', exact: true }).click();
+    await rateOnScreen(page, '不满意');
     await page.getByRole('alert').getByText('评价未能保存，请再按一次或扫码评价').waitFor();
     expect(await page.getByText('谢谢您的评价').count()).toBe(0);
     bridge.submit = { kind: 'ok' };
-    await page.getByRole('button', { name: '不满意', exact: true }).click();
+    await page.getByRole('button', { name: '提交', exact: true }).click();
     await page.getByText('谢谢您的评价').waitFor();
   });
 
   it('10 s without an answer is a failure', async () => {
     const page = await openPage('#/citizen', openSession(), { clock: true });
     bridge.submit = { kind: 'hang' };
-    await page.getByRole('button', { name: '非常不满意', exact: true }).click();
+    await rateOnScreen(page, '非常不满意');
     await page.clock.fastForward(1500);
     await page.getByText('正在提交…').waitFor();
     await page.clock.fastForward(9000);
@@ -212,6 +255,13 @@ describe('citizen screen', { timeout: 60_000 }, () => {
     });
     expect(focus).toEqual({ text: '非常满意', style: 'solid', width: '6px', color: 'rgb(10, 61, 122)' });
     await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: '提交', exact: true }).waitFor();
+    for (let i = 0; i < 6; i++) {
+      const text = await page.evaluate(() => document.activeElement?.textContent?.trim());
+      if (text === '提交') break;
+      await page.keyboard.press('Tab');
+    }
     await page.keyboard.press('Enter');
     await page.getByText('谢谢您的评价').waitFor();
     expect(bridge.calls.at(-1)).toEqual({ call: 'rating.submit', args: { level: 4 } });
@@ -294,5 +344,257 @@ describe('staff screen', { timeout: 60_000 }, () => {
     await page.getByText('评价中心：无法连接').waitFor();
     bridge.status.sync.hub = 'ok';
     bridge.emit('sync', bridge.status.sync);
+  });
+});
+
+const submits = () => bridge.calls.filter((c) => c.call === 'rating.submit').map((c) => c.args);
+const textSizes = (page: Page) =>
+  page.evaluate(() => {
+    let min = Number.POSITIVE_INFINITY;
+    for (const el of document.querySelectorAll('body *')) {
+      const hasText = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent?.trim());
+      if (hasText && (el as HTMLElement).offsetParent !== null)
+        min = Math.min(min, Number.parseFloat(getComputedStyle(el).fontSize));
+    }
+    return min;
+  });
+/** Every visible button is a touch target of ≥ 72×72 px (ui-guidelines §1, panel A). */
+const smallTargets = (page: Page) =>
+  page.evaluate(() =>
+    [...document.querySelectorAll('button')]
+      .map((b) => ({ text: b.textContent?.trim(), box: b.getBoundingClientRect() }))
+      .filter(({ box }) => box.width > 0 && (box.width < 72 || box.height < 72))
+      .map(({ text }) => text),
+  );
+
+describe('citizen screen: no staff, paused, store trouble', { timeout: 60_000 }, () => {
+  it('signed out: a neutral 窗口暂无工作人员, no staff card, no rating buttons', async () => {
+    const page = await openPage('#/citizen', signedOutSession());
+    await page.getByRole('heading', { name: '窗口暂无工作人员' }).waitFor();
+    expect(await ratingButtons(page).count()).toBe(0);
+    expect(await page.locator('.staff-card').count()).toBe(0);
+    expect(await noOverflow(page)).toBe(true);
+  });
+
+  it('paused: a large 暂停服务 with the reason in citizen words, following the session', async () => {
+    const page = await openPage('#/citizen', idleSession());
+    await page.getByText('欢迎光临').waitFor();
+    bridge.setSession(pausedSession('meeting'));
+    await page.getByRole('heading', { name: '暂停服务' }).waitFor();
+    await page.getByText('工作人员正在开会，请稍候').waitFor();
+    const size = await page
+      .getByRole('heading', { name: '暂停服务' })
+      .evaluate((el) => Number.parseFloat(getComputedStyle(el).fontSize));
+    expect(size).toBeGreaterThanOrEqual(42);
+    expect(await textSizes(page)).toBeGreaterThanOrEqual(32);
+    bridge.setSession(idleSession());
+    await page.getByText('欢迎光临').waitFor();
+  });
+
+  it('an unhealthy store: 暂时无法评价，请稍后 instead of the buttons, and nothing can be sent', async () => {
+    bridge.status.store = { ...bridge.status.store, health: 'disk_full', message: 'ENOSPC' };
+    const page = await openPage('#/citizen', openSession());
+    await page.getByRole('heading', { name: '暂时无法评价，请稍后' }).waitFor();
+    expect(await ratingButtons(page).count()).toBe(0);
+    await page.keyboard.press('F1'); // a wedge pad cannot rate either
+    await page.waitForTimeout(300);
+    expect(submits()).toEqual([]);
+    expect(await page.locator('body').textContent()).not.toContain('ENOSPC'); // the detail is for staff
+  });
+});
+
+describe('citizen screen: the 差评 reason step', { timeout: 60_000 }, () => {
+  it('lists that level’s reasons; 提交 needs one; 返回重选 goes back; fits 1920×1080', async () => {
+    const page = await openPage('#/citizen', openSession());
+    await page.getByRole('button', { name: '非常不满意', exact: true }).click();
+    await page.getByRole('heading', { name: '请选择原因（可多选）' }).waitFor();
+    const reasons = page.locator('.reason__list button');
+    await expect(reasons.allTextContents()).resolves.toEqual(['推诿扯皮', '态度恶劣']);
+    const submit = page.getByRole('button', { name: '提交', exact: true });
+    await expect(submit.getAttribute('aria-disabled')).resolves.toBe('true');
+    await page.getByText('请至少选择一项原因').waitFor();
+    await submit.click({ force: true }); // aria-disabled: Playwright would wait for it to be enabled
+    await page.waitForTimeout(200);
+    expect(submits()).toEqual([]);
+    expect(await smallTargets(page)).toEqual([]);
+    expect(await textSizes(page)).toBeGreaterThanOrEqual(32);
+    expect(await noOverflow(page)).toBe(true);
+    await page.screenshot({ path: '/tmp/citizen-reason.png' });
+
+    await page.getByRole('button', { name: '返回重选', exact: true }).click();
+    await page.getByRole('button', { name: '非常满意', exact: true }).waitFor();
+    expect(await ratingButtons(page).count()).toBe(5);
+    expect(await page.locator('.rating-button.is-selected').count()).toBe(0);
+
+    await page.getByRole('button', { name: '不满意', exact: true }).click();
+    await page.getByRole('button', { name: '材料要求不清楚', exact: true }).click();
+    await expect(
+      page.getByRole('button', { name: '材料要求不清楚', exact: true }).getAttribute('aria-pressed'),
+    ).resolves.toBe('true');
+    await submit.click();
+    await page.getByText('谢谢您的评价').waitFor();
+    expect(submits()).toEqual([{ level: 2, reasons: ['203'] }]);
+  });
+
+  it('time-out of the reason step sends the level with reason_timed_out, after a warning', async () => {
+    const page = await openPage('#/citizen', openSession(), { clock: true });
+    await page.getByRole('button', { name: '不满意', exact: true }).click();
+    await page.getByRole('heading', { name: '请选择原因（可多选）' }).waitFor();
+    await page.clock.fastForward(41_000);
+    await page.getByText('即将超时，触摸屏幕可继续').waitFor();
+    expect(submits()).toEqual([]);
+    await page.clock.fastForward(20_000);
+    await page.getByText('谢谢您的评价').waitFor();
+    expect(submits()).toEqual([{ level: 2, reason_timed_out: true }]);
+  });
+
+  it('匿名评价 is shown only when the case allows it, and sent when toggled', async () => {
+    const page = await openPage('#/citizen', openSession());
+    await page.getByRole('button', { name: '满意', exact: true }).click();
+    await page.getByRole('button', { name: '提交', exact: true }).waitFor();
+    expect(await page.getByRole('button', { name: '匿名评价' }).count()).toBe(0);
+
+    bridge.setSession(openSession('XJ-1', { anonymousAllowed: true }));
+    await page.getByRole('button', { name: '满意', exact: true }).click();
+    const toggle = page.getByRole('button', { name: '匿名评价' });
+    await toggle.waitFor();
+    await expect(toggle.getAttribute('aria-pressed')).resolves.toBe('false');
+    await toggle.click();
+    await expect(toggle.getAttribute('aria-pressed')).resolves.toBe('true');
+    expect(await smallTargets(page)).toEqual([]);
+    expect(await noOverflow(page)).toBe(true);
+    await page.screenshot({ path: '/tmp/citizen-selected.png' });
+    await page.getByRole('button', { name: '提交', exact: true }).click();
+    await page.getByText('谢谢您的评价').waitFor();
+    expect(submits()).toEqual([{ level: 4, anonymous: true }]);
+  });
+
+  it('any touch while rating reports rating.activity (throttled)', async () => {
+    const page = await openPage(
+      '#/citizen',
+      openSession(null, { expiresAt: new Date(Date.now() + 60_000).toISOString() }),
+    );
+    await page.getByRole('button', { name: '满意', exact: true }).click();
+    await page.getByRole('button', { name: '基本满意', exact: true }).click();
+    await page.waitForTimeout(300);
+    expect(bridge.calls.filter((c) => c.call === 'rating.activity')).toHaveLength(1);
+  });
+});
+
+describe('citizen screen: keyboard-wedge pad', { timeout: 60_000 }, () => {
+  it('F-keys rate only while a rating is open; F5 never reloads the page', async () => {
+    const page = await openPage('#/citizen', idleSession());
+    await page.getByText('欢迎光临').waitFor();
+    await page.evaluate(() => {
+      (window as Window & { marker?: number }).marker = 1;
+    });
+    await page.keyboard.press('F5');
+    await page.keyboard.press('F2');
+    await page.waitForTimeout(300);
+    expect(submits()).toEqual([]);
+    await expect(page.evaluate(() => (window as Window & { marker?: number }).marker)).resolves.toBe(1);
+
+    bridge.setSession(openSession());
+    await ratingButtons(page).first().waitFor();
+    await page.keyboard.press('F2'); // key 2 = 满意: the press is the rating
+    await page.getByText('谢谢您的评价').waitFor();
+    expect(submits()).toEqual([{ level: 4 }]);
+
+    bridge.setSession(openSession());
+    await ratingButtons(page).first().waitFor();
+    await page.keyboard.press('F4'); // key 4 = 不满意: to the reason step
+    await page.getByRole('heading', { name: '请选择原因（可多选）' }).waitFor();
+    expect(submits()).toHaveLength(1);
+  });
+});
+
+describe('staff screen: sign-in, pause, sign-out, store', { timeout: 60_000 }, () => {
+  async function typeOnKeypad(page: Page, digits: string) {
+    for (const d of digits)
+      await page.locator('.keypad').getByRole('button', { name: d, exact: true }).click();
+  }
+
+  it('signs out (with a confirm), signs in on the keypad, pauses with a reason and resumes', async () => {
+    const page = await openPage('#/staff', idleSession());
+    await page.getByText('空闲').waitFor();
+    await page.getByRole('button', { name: '签退', exact: true }).click();
+    await page.getByText('确定签退吗？签退后本窗口不能评价。').waitFor();
+    await page.getByRole('button', { name: '确定签退', exact: true }).click();
+    await page.getByRole('heading', { name: '工作人员签到' }).waitFor();
+    expect(bridge.calls.at(-1)).toEqual({ call: 'staff.sign_out', args: {} });
+    expect(await smallTargets(page)).toEqual([]);
+    expect(await noOverflow(page)).toBe(true);
+
+    // A wrong PIN: a clear message that never says which part was wrong; the PIN is cleared.
+    await typeOnKeypad(page, DEMO_STAFF_NO);
+    await page.getByRole('button', { name: '下一步', exact: true }).click();
+    await typeOnKeypad(page, '1234');
+    await expect(page.locator('#sign-in-pin').getAttribute('type')).resolves.toBe('password');
+    await page.getByRole('button', { name: '签到', exact: true }).click();
+    await page.getByRole('alert').getByText('工号或密码不正确，请重新输入').waitFor();
+    await expect(page.locator('#sign-in-pin').inputValue()).resolves.toBe('');
+    await expect(page.locator('#sign-in-staff-no').inputValue()).resolves.toBe(DEMO_STAFF_NO);
+    await page.screenshot({ path: '/tmp/staff-sign-in.png' });
+
+    await typeOnKeypad(page, '2468100');
+    await page.locator('.keypad').getByRole('button', { name: '删除', exact: true }).click();
+    await page.getByRole('button', { name: '签到', exact: true }).click();
+    await page.getByText('空闲').waitFor();
+    expect(bridge.calls.filter((c) => c.call === 'staff.sign_in').at(-1)?.args).toEqual({
+      staff_no: DEMO_STAFF_NO,
+      pin: DEMO_PIN,
+    });
+    await expect(page.locator('.staff__who').textContent()).resolves.toMatch(/李明.*工号 090317/);
+
+    await page.getByRole('button', { name: '暂停服务', exact: true }).click();
+    await page.getByRole('button', { name: '开会', exact: true }).click();
+    await page.getByText('暂停原因：开会').waitFor();
+    expect(bridge.calls.at(-1)).toEqual({ call: 'staff.pause', args: { reason: 'meeting' } });
+    await expect(page.getByRole('button', { name: '邀请评价' }).count()).resolves.toBe(0);
+    await page.getByRole('button', { name: '恢复服务', exact: true }).click();
+    await page.getByText('空闲').waitFor();
+    expect(bridge.calls.at(-1)).toEqual({ call: 'staff.resume', args: {} });
+    expect(await noOverflow(page)).toBe(true);
+  });
+
+  it('signs in by keyboard alone; LOCKED says so with the time left', async () => {
+    bridge.maxAttempts = 1;
+    const page = await openPage('#/staff', signedOutSession());
+    await page.getByRole('heading', { name: '工作人员签到' }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('sign-in-staff-no');
+    await page.keyboard.type('0931027');
+    await page.keyboard.press('Enter'); // 下一步: to the PIN
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('sign-in-pin');
+    await page.keyboard.type('9999');
+    await page.keyboard.press('Enter');
+    await page.getByRole('alert').getByText('输错次数过多，已暂时锁定，请 5 分钟后再试').waitFor();
+    await page.keyboard.type('135790');
+    await page.keyboard.press('Enter');
+    await page.getByRole('alert').getByText('输错次数过多，已暂时锁定，请 5 分钟后再试').waitFor();
+  });
+
+  it('pause and sign-out wait while a rating is open', async () => {
+    const page = await openPage('#/staff', openSession());
+    await page.getByText('等待评价').waitFor();
+    const pause = page.getByRole('button', { name: '暂停服务', exact: true });
+    await expect(pause.getAttribute('aria-disabled')).resolves.toBe('true');
+    await pause.click({ force: true });
+    await page.getByText('评价进行中，请先取消评价再暂停或签退。').waitFor();
+    expect(bridge.calls.filter((c) => c.call === 'staff.pause')).toEqual([]);
+  });
+
+  it('shows the store’s trouble with its message; no level or reason ever appears', async () => {
+    bridge.status.store = { ...bridge.status.store, health: 'read_only', message: 'EROFS /var/lib/haocha' };
+    const page = await openPage('#/staff', idleSession());
+    await page.getByRole('alert').getByText('本机存储异常，评价无法保存').waitFor();
+    await expect(page.locator('.store-banner').textContent()).resolves.toContain('EROFS /var/lib/haocha');
+    await page.getByRole('button', { name: '邀请评价' }).click();
+    await page.getByText('等待评价').waitFor();
+    bridge.setSession({ state: 'thanks', receipt: RECEIPT });
+    await page.getByText('评价已完成').waitFor();
+    const text = (await page.evaluate(() => document.body.textContent)) ?? '';
+    for (const label of LABELS) expect(text).not.toContain(label);
+    for (const r of REASONS.reasons) expect(text).not.toContain(r.text['zh-Hans']);
   });
 });

@@ -11,6 +11,8 @@ const session: SessionView = {
   opened_at: '2025-06-01T08:00:00.000Z',
   expires_at: null,
   receipt: null,
+  pause_reason: null,
+  case: { item_name: null, anonymous_allowed: false },
 };
 
 function setup(handler: MemoryHandler = () => ({ ok: true, value: session })) {

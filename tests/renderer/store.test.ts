@@ -6,6 +6,7 @@ import { citizenProblem, citizenView, staffSessionWord } from '../../src-rendere
 import type { CounterStatus, SessionView } from '../../src-shared/calls.ts';
 import { LEVELS, type Level } from '../../src-shared/levels.ts';
 import type { Result } from '../../src-shared/result.ts';
+import { REASONS } from './fake-bridge.ts';
 
 const staff = { staff_no: '0931027', name: '李娟', window_id: '12', hall_id: 'h1', photo_url: null };
 const idle: SessionView = {
@@ -15,11 +16,14 @@ const idle: SessionView = {
   opened_at: null,
   expires_at: null,
   receipt: null,
+  pause_reason: null,
+  case: null,
 };
 const open = (at = '2025-06-01T08:00:00.000Z'): SessionView => ({
   ...idle,
   state: 'rating_open',
   opened_at: at,
+  case: { item_name: null, anonymous_allowed: false },
 });
 const thanks = (receipt = 'RCPT-1'): SessionView => ({ ...open(), state: 'thanks', receipt });
 
@@ -27,6 +31,7 @@ function status(session: SessionView): CounterStatus {
   return {
     device_id: 'ctr-1',
     session,
+    open_case: null,
     pad: {
       link: 'up',
       path: '/dev/ttyUSB0',
@@ -42,7 +47,19 @@ function status(session: SessionView): CounterStatus {
       alarm: null,
     },
     sync: { queue_depth: 0, last_acked_seq: 0, oldest_unsent_age_s: null, hub: 'ok', last_error: null },
+    store: { health: 'ok', message: null, integrity: 'ok', damaged_copy: null, schema_version: 3 },
+    alarms: [],
   };
+}
+
+type Store = ReturnType<typeof createAppStore>;
+/** The citizen's taps for a level: level, (a reason for a 差评), 提交. */
+function rate(store: Store, level: Level): Promise<void> {
+  const s = store.getState();
+  s.chooseLevel(level);
+  const reason = REASONS.reasons.find((r) => r.level === level);
+  if (level <= 2 && reason) store.getState().toggleReason(reason.code);
+  return store.getState().submitDraft();
 }
 
 /** A host whose answers the test controls; `submit` may be deferred to play with time. */
@@ -64,13 +81,15 @@ function setup(initial: SessionView = open()) {
       case 'rating.cancel':
         current = idle;
         return { ok: true, value: current };
+      case 'reasons.get':
+        return { ok: true, value: REASONS };
       case 'rating.submit':
         return submitReply ? submitReply() : { ok: true, value: { receipt: 'RCPT-1' } };
       default:
         return { ok: false, error: { code: 'UNKNOWN_CALL', message: call } };
     }
   });
-  const store = createAppStore(createClient(transport), { slowMs: 1000, timeoutMs: 10_000 });
+  const store = createAppStore(createClient(transport), { slowMs: 1000, timeoutMs: 10_000, statusPollMs: 0 });
   return {
     store,
     transport,
@@ -142,18 +161,23 @@ describe('store: loading and events', () => {
   });
 });
 
-describe('store: the citizen touch (pad flow)', () => {
+describe('store: the citizen touch (level, 提交)', () => {
   it('pressed at once, 正在提交… after 1 s, thanks with the receipt only once the call is ok', async () => {
     const t = setup();
     t.store.getState().start();
     await flush();
     const resolve = t.deferSubmit();
-    void t.store.getState().submitRating(2);
-    expect(citizenView(t.store.getState())).toMatchObject({ screen: 'rating', pressed: 2, notice: 'none' });
+    void rate(t.store, 2);
+    expect(citizenView(t.store.getState())).toMatchObject({
+      screen: 'reason',
+      level: 2,
+      pressed: true,
+      notice: 'none',
+    });
     await vi.advanceTimersByTimeAsync(999);
     expect(citizenView(t.store.getState())).toMatchObject({ notice: 'none' });
     await vi.advanceTimersByTimeAsync(1);
-    expect(citizenView(t.store.getState())).toMatchObject({ screen: 'rating', notice: 'submitting' });
+    expect(citizenView(t.store.getState())).toMatchObject({ screen: 'reason', notice: 'submitting' });
     resolve({ ok: true, value: { receipt: 'RCPT-9' } });
     await flush();
     expect(citizenView(t.store.getState())).toEqual({ screen: 'thanks', staff, receipt: 'RCPT-9' });
@@ -164,14 +188,15 @@ describe('store: the citizen touch (pad flow)', () => {
     t.store.getState().start();
     await flush();
     t.deferSubmit()({ ok: false, error: { code: 'STORE_UNAVAILABLE', message: 'disk full' } });
-    await t.store.getState().submitRating(5);
+    await rate(t.store, 5);
     expect(citizenView(t.store.getState())).toMatchObject({
       screen: 'rating',
-      pressed: null,
+      selected: 5,
+      pressed: false,
       notice: 'failed',
     });
     t.deferSubmit()({ ok: true, value: { receipt: 'RCPT-2' } });
-    await t.store.getState().submitRating(5);
+    await rate(t.store, 5);
     expect(citizenView(t.store.getState())).toMatchObject({ screen: 'thanks', receipt: 'RCPT-2' });
   });
 
@@ -180,9 +205,9 @@ describe('store: the citizen touch (pad flow)', () => {
     t.store.getState().start();
     await flush();
     t.deferSubmit();
-    void t.store.getState().submitRating(1);
+    void rate(t.store, 1);
     await vi.advanceTimersByTimeAsync(10_000);
-    expect(citizenView(t.store.getState())).toMatchObject({ screen: 'rating', notice: 'failed' });
+    expect(citizenView(t.store.getState())).toMatchObject({ screen: 'reason', notice: 'failed' });
   });
 
   it('a commit that answers after the 10 s notice still thanks (the rating is stored)', async () => {
@@ -190,7 +215,7 @@ describe('store: the citizen touch (pad flow)', () => {
     t.store.getState().start();
     await flush();
     const late = t.deferSubmit();
-    void t.store.getState().submitRating(3);
+    void rate(t.store, 3);
     await vi.advanceTimersByTimeAsync(10_000);
     late({ ok: true, value: { receipt: 'LATE-1' } });
     await flush();
@@ -202,8 +227,8 @@ describe('store: the citizen touch (pad flow)', () => {
     t.store.getState().start();
     await flush();
     const resolve = t.deferSubmit();
-    void t.store.getState().submitRating(4);
-    void t.store.getState().submitRating(1);
+    void rate(t.store, 4);
+    void rate(t.store, 1);
     expect(t.calls.filter((c) => c === 'rating.submit')).toHaveLength(1);
     resolve({ ok: true, value: { receipt: 'R' } });
     await flush();
@@ -213,7 +238,7 @@ describe('store: the citizen touch (pad flow)', () => {
     const t = setup(idle);
     t.store.getState().start();
     await flush();
-    await t.store.getState().submitRating(5);
+    await rate(t.store, 5);
     expect(t.calls).not.toContain('rating.submit');
     expect(citizenView(t.store.getState()).screen).toBe('idle');
   });
@@ -233,7 +258,7 @@ describe('store: the citizen touch (pad flow)', () => {
     t.store.getState().start();
     await flush();
     const resolve = t.deferSubmit();
-    void t.store.getState().submitRating(2);
+    void rate(t.store, 2);
     t.setSession(idle); // staff cancelled meanwhile
     resolve({ ok: true, value: { receipt: 'OLD' } });
     await flush();
@@ -241,7 +266,8 @@ describe('store: the citizen touch (pad flow)', () => {
     t.setSession(open('2025-06-01T10:00:00.000Z'));
     expect(citizenView(t.store.getState())).toMatchObject({
       screen: 'rating',
-      pressed: null,
+      selected: null,
+      pressed: false,
       notice: 'none',
     });
   });
@@ -252,7 +278,7 @@ describe('store: the citizen touch (pad flow)', () => {
       const t = setup();
       t.store.getState().start();
       await flush();
-      await t.store.getState().submitRating(level as Level);
+      await rate(t.store, level as Level);
       views.push(citizenView(t.store.getState()));
     }
     expect(new Set(views.map((v) => JSON.stringify(v))).size).toBe(1);
