@@ -12,10 +12,12 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog, verifyAuditChain } from '../../src-main/core/audit/audit-log.ts';
 import { CounterStore, rowToRecord } from '../../src-main/core/store/counter-store.ts';
 import { classifyWriteError, StoreUnavailableError } from '../../src-main/core/store/health.ts';
+import { MIGRATIONS } from '../../src-main/core/store/migrations.ts';
 import { given, ratingCtx, verifyRatingChain } from './store-fixtures.ts';
 
 let dir: string;
@@ -186,6 +188,41 @@ describe('store health: disk full', () => {
   });
 });
 
+describe('store health: migrating on a full disk', () => {
+  it('fails with a clear disk_full error, leaves the old store as it was, and migrates once space returns', (t) => {
+    const mnt = smallFs('1m');
+    if (!mnt) return t.skip();
+    const path = join(mnt, 'counter.db');
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    old.exec(MIGRATIONS[0] as string);
+    old.pragma('user_version = 1');
+    old
+      .prepare("INSERT INTO meta (key, value) VALUES ('device_id', 'ctr-old'), ('pad', ?)")
+      .run('x'.repeat(100_000));
+    old.close();
+    const filler = join(mnt, 'filler');
+    fillUp(filler);
+    let failure: unknown = null;
+    try {
+      new CounterStore(path).close();
+    } catch (err) {
+      failure = err;
+    }
+    expect(failure).toBeInstanceOf(StoreUnavailableError);
+    expect((failure as StoreUnavailableError).health).toBe('disk_full');
+    expect((failure as Error).message).toMatch(/磁盘已满/);
+    unlinkSync(filler);
+    const check = new Database(path, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(1);
+    check.close();
+    const store = new CounterStore(path);
+    expect(store.report).toMatchObject({ migratedFrom: 1, version: MIGRATIONS.length });
+    expect(store.deviceId).toBe('ctr-old');
+    store.close();
+  });
+});
+
 describe('store health: read-only', () => {
   it('a write refused as read-only turns health read_only, and the probe brings it back', async () => {
     const store = new CounterStore(join(dir, 'counter.db'), undefined, { probeIntervalMs: 50 });
@@ -247,6 +284,7 @@ describe('classifyWriteError', () => {
     expect(classifyWriteError(e('SQLITE_CANTOPEN'))).toBe('read_only');
     expect(classifyWriteError(e('SQLITE_IOERR_WRITE'))).toBe('error');
     expect(classifyWriteError(e('SQLITE_IOERR_FSYNC'))).toBe('error');
+    expect(classifyWriteError(e('SQLITE_IOERR_SHMSIZE'))).toBe('disk_full');
     expect(classifyWriteError(e('SQLITE_CONSTRAINT_UNIQUE'))).toBeNull();
     expect(classifyWriteError(e('SQLITE_BUSY'))).toBeNull();
     expect(classifyWriteError(new Error('invalid rating record'))).toBeNull();

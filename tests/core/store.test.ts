@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -118,6 +118,24 @@ describe('counter store', () => {
       else store.rewindTo(rnd(store.queueStats().last_seq + 1));
       expect(store.queueStats(), `after step ${step}`).toEqual(counted());
     }
+    store.close();
+  });
+
+  it('checkpoints the WAL after commits return, never inside one', async () => {
+    const path = join(dir, 'counter.db');
+    const store = new CounterStore(path);
+    expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    const before = statSync(path).size;
+    for (let i = 0; i < 150; i++) store.commitRating(given(4), ctx);
+    // Still all in the WAL: no commit copied it into the file.
+    expect(statSync(path).size).toBe(before);
+    await new Promise((r) => setImmediate(r));
+    expect(statSync(path).size).toBeGreaterThan(before);
+    // A loop that never yields still gets one inline, so the WAL cannot grow without bound.
+    const afterFirst = statSync(path).size;
+    store.transact(() => undefined);
+    for (let i = 0; i < 2100; i++) store.commitRating(given(4), ctx);
+    expect(statSync(path).size).toBeGreaterThan(afterFirst);
     store.close();
   });
 

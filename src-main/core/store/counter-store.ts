@@ -37,6 +37,9 @@ export interface PruneResult {
 }
 
 const DAY_MS = 86_400_000;
+/** Writes after which a WAL checkpoint is queued for right after the current task, and forced inline. */
+const CHECKPOINT_SOFT = 100;
+const CHECKPOINT_HARD = 2000;
 
 /** What a rating needs besides what the citizen gave: who served, where, which case, how it was given. */
 export interface RatingContext {
@@ -238,6 +241,8 @@ export class CounterStore {
   private probeTimer: NodeJS.Timeout | null = null;
   private readonly healthListeners = new Set<(view: StoreView) => void>();
   private readonly probeIntervalMs: number;
+  private writesSinceCheckpoint = 0;
+  private checkpointQueued = false;
 
   constructor(
     readonly path: string,
@@ -249,6 +254,9 @@ export class CounterStore {
     this.db = db;
     this.report = report;
     this.deviceId = this.meta('device_id') ?? this.initDeviceId();
+    // Checkpoints run after a commit has returned (and its ACK gone out), not inside the commit
+    // that crosses SQLite's threshold: see checkpointSoon.
+    this.db.pragma('wal_autocheckpoint = 0');
     this.insertRecord = this.db.prepare(
       `INSERT INTO ratings (seq, event_id, rec_version, outcome, level, channel, case_ref, item_code, item_name,
          case_status, accepted_at, finished_at, assess_number, reasons, reason_status, reason_dict_version,
@@ -514,7 +522,38 @@ export class CounterStore {
       throw err;
     }
     if (this.healthState !== 'ok' && !this.db.inTransaction) this.setHealth('ok', null);
+    this.checkpointSoon();
     return value;
+  }
+
+  /**
+   * SQLite's automatic checkpoint runs inside the commit that crosses 1000 WAL pages, copying the
+   * WAL into the database file with two more fsyncs: the pad would wait for that rating's ACK.
+   * Instead, after every CHECKPOINT_SOFT writes a PASSIVE checkpoint is queued for right after the
+   * current task; a loop that never yields gets one inline after CHECKPOINT_HARD writes. A failed
+   * checkpoint (a full disk) loses nothing: the WAL holds the data and the next one retries.
+   */
+  private checkpointSoon(): void {
+    this.writesSinceCheckpoint++;
+    if (this.writesSinceCheckpoint >= CHECKPOINT_HARD && !this.db.inTransaction) {
+      this.checkpoint();
+    } else if (this.writesSinceCheckpoint >= CHECKPOINT_SOFT && !this.checkpointQueued) {
+      this.checkpointQueued = true;
+      setImmediate(() => {
+        this.checkpointQueued = false;
+        if (this.db.open && !this.db.inTransaction) this.checkpoint();
+      });
+    }
+  }
+
+  /** Copies the WAL into the database file as far as readers allow (PASSIVE: never waits). */
+  checkpoint(): void {
+    try {
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+      this.writesSinceCheckpoint = 0;
+    } catch {
+      // Retried after the next writes.
+    }
   }
 
   private setHealth(health: StoreHealth, message: string | null): void {

@@ -10,7 +10,7 @@ function sqliteCode(err: unknown): string | null {
 }
 
 /**
- * What a failed write says about the store's medium: disk_full (SQLITE_FULL), read_only
+ * What a failed write says about the store's medium: disk_full (SQLITE_FULL, SQLITE_IOERR_SHMSIZE), read_only
  * (SQLITE_READONLY*, SQLITE_CANTOPEN), error (SQLITE_IOERR*: the disk answered with an I/O error),
  * or null when the failure is not about the medium (a constraint, a bug, a busy lock): those do
  * not change the store's health.
@@ -18,7 +18,9 @@ function sqliteCode(err: unknown): string | null {
 export function classifyWriteError(err: unknown): Exclude<StoreHealth, 'ok'> | null {
   const code = sqliteCode(err);
   if (code === null) return null;
-  if (code === 'SQLITE_FULL') return 'disk_full';
+  // SHMSIZE: the WAL index (-shm) could not be extended, which on Linux is ENOSPC (seen when a
+  // store is opened on a full disk).
+  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE') return 'disk_full';
   if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN')) return 'read_only';
   if (code.startsWith('SQLITE_IOERR')) return 'error';
   return null;

@@ -79,7 +79,16 @@ export function openStore(path: string, now: () => Date = () => new Date()): { d
     applyPragmas(db, false);
     process.emitWarning(`store ${path} was damaged (${(cause as Error).message}); kept at ${damagedCopy}`);
   }
-  return migrate(db, path, damagedCopy);
+  try {
+    return migrate(db, path, damagedCopy);
+  } catch (cause) {
+    // A migration (or its backup) that cannot be written leaves the file at its old version.
+    if (db.open) db.close();
+    const health =
+      classifyWriteError(cause) ?? ((cause as NodeJS.ErrnoException).code === 'ENOSPC' ? 'disk_full' : null);
+    if (health) throw new StoreUnavailableError(health, path, cause);
+    throw cause;
+  }
 }
 
 function migrate(db: Db, path: string, damagedCopy: string | null): { db: Db; report: OpenReport } {
