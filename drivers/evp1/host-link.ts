@@ -49,9 +49,16 @@ import { LinkCore } from './link-core.ts';
 
 export type LinkState = 'connecting' | 'up' | 'down';
 
-/** A HELLO normally follows the ACK of GET_INFO within one frame time (~50 ms at 9600 baud). */
-const QUICK_INFO_RETRY_MS = 200;
-const QUICK_INFO_RETRIES = 3;
+/**
+ * A HELLO follows the ACK of GET_INFO within one frame time (a 50-byte HELLO takes ~52 ms at 9600
+ * baud, and sits behind the ACK in the same write). Without it, the pad took the GET_INFO for a
+ * repeat of a previous connection's byte-identical one: ask again with the next SEQ. Each
+ * reconnect within the pad's 2 s repeat window needs one more such retry (the earlier
+ * connections' GET_INFO SEQ 0, 1, … are all still cached there), so they must be quick and
+ * several: measured with 200 ms × 3, five back-to-back reconnects took up to 2 s.
+ */
+const QUICK_INFO_RETRY_MS = 60;
+const QUICK_INFO_RETRIES = 12;
 
 export interface DeviceInfo {
   proto: number;

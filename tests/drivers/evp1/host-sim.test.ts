@@ -171,11 +171,11 @@ describe('host and simulated pad', () => {
       if (r.dir === 'tx') sent.push(`${r.type}#${r.hex.split(' ')[3]}`);
     });
     await link.open();
-    await tick(100);
+    await tick(30);
     // The pad ACKed "A5 5A 01 00 27 …" again but, as the spec says for a repeat, did not act on it.
     expect(link.state).toBe('connecting');
-    // GET_INFO ACKed without a HELLO: the host asks again 200 ms later, with SEQ 1.
-    await tick(150);
+    // GET_INFO ACKed without a HELLO: the host asks again 60 ms later, with SEQ 1.
+    await tick(60);
     expect(link.state).toBe('up');
     expect(sent.slice(0, 2)).toEqual(['GET_INFO#00', 'GET_INFO#01']);
     expect(link.device?.bootId).toBe(sim.bootId);
