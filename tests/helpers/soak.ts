@@ -97,7 +97,8 @@ function waitState(sup: PadSupervisor, want: SupervisorState, timeoutMs: number)
   });
 }
 
-function ratingContext(caseRef: string, press: KeyPress): RatingContext {
+/** A rating's context as the counter would fill it; `press` null for a rating on the screen. */
+export function ratingContext(caseRef: string, press: KeyPress | null): RatingContext {
   return {
     channel: 4,
     case_ref: caseRef,
@@ -115,8 +116,8 @@ function ratingContext(caseRef: string, press: KeyPress): RatingContext {
     hall_id: 'DIV9-MAIN',
     config_version: 'soak',
     opened_at: new Date().toISOString(),
-    source: 'pad',
-    pad: { boot_id: press.bootId, press_id: press.pressId, key: press.key },
+    source: press ? 'pad' : 'screen',
+    pad: press ? { boot_id: press.bootId, press_id: press.pressId, key: press.key } : null,
     signals: [],
   };
 }
