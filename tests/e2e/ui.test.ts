@@ -1,7 +1,9 @@
 /**
  * The real UI in Debian's Chromium against the devhost (the same core services Electron hosts),
- * with a real hub on loopback: open a rating from the staff screen, rate on the citizen screen,
- * see the thank-you, see the hub's count go up. Then the same with a press on the pad.
+ * with a real hub on loopback: open a rating from the staff screen, rate on the citizen screen
+ * (level, 提交; a 差评 through its reason step), see the thank-you, see the hub's count go up.
+ * Then the same with a press on the pad; then sign-out, sign-in on the keypad, pause and resume.
+ * The default config signs the demo staff in at start (auto_sign_in), so the window starts idle.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,10 +66,12 @@ describe('counter UI over the devhost', () => {
     const staff = await openPage('staff');
     const citizen = await openPage('citizen');
     expect(await hubTotal()).toBe(0);
+    await staff.getByText('空闲').waitFor({ timeout: 10_000 }); // signed in at start
     await staff.getByRole('button', { name: '邀请评价' }).click();
     const satisfied = citizen.getByRole('button', { name: '满意', exact: true });
     await expect.poll(() => satisfied.isEnabled(), { timeout: 10_000 }).toBe(true);
     await satisfied.click();
+    await citizen.getByRole('button', { name: '提交', exact: true }).click();
     await expect.poll(() => citizen.getByText('谢谢您的评价').isVisible(), { timeout: 10_000 }).toBe(true);
     await eventually(async () => (await hubTotal()) === 1);
     const stats = (await (await fetch(`${hub.url}${HUB_API}/stats`)).json()) as StatsReply;
@@ -88,6 +92,63 @@ describe('counter UI over the devhost', () => {
     expect(r.status).toBe(0);
     await expect.poll(() => citizen.getByText('谢谢您的评价').isVisible(), { timeout: 10_000 }).toBe(true);
     await eventually(async () => (await hubTotal()) === before + 1);
+    await citizen.close();
+  });
+
+  it('a 差评 on the screen goes through its reason step, and the staff screen never learns it', async () => {
+    const staff = await openPage('staff');
+    const citizen = await openPage('citizen');
+    const before = await hubTotal();
+    await staff.getByText('空闲').waitFor({ timeout: 10_000 });
+    await staff.getByRole('button', { name: '邀请评价' }).click();
+    await citizen.getByRole('button', { name: '不满意', exact: true }).click();
+    await citizen.getByRole('heading', { name: '请选择原因（可多选）' }).waitFor();
+    await citizen.getByRole('button', { name: '办理时间长', exact: true }).click();
+    await citizen.getByRole('button', { name: '提交', exact: true }).click();
+    await expect.poll(() => citizen.getByText('谢谢您的评价').isVisible(), { timeout: 10_000 }).toBe(true);
+    await eventually(async () => (await hubTotal()) === before + 1);
+    const stats = (await (await fetch(`${hub.url}${HUB_API}/stats`)).json()) as StatsReply;
+    expect(stats.totals.counts['2']).toBe(1);
+    const text = (await staff.locator('body').textContent()) ?? '';
+    expect(text).not.toMatch(/满意|办理时间长/);
+    await staff.close();
+    await citizen.close();
+  });
+
+  it('staff sign out, sign in on the keypad (090317 / 246810), pause and resume', async () => {
+    const staff = await openPage('staff');
+    const citizen = await openPage('citizen');
+    await staff.getByText('空闲').waitFor({ timeout: 10_000 });
+    await staff.getByRole('button', { name: '签退', exact: true }).click();
+    await staff.getByRole('button', { name: '确定签退', exact: true }).click();
+    await staff.getByRole('heading', { name: '工作人员签到' }).waitFor({ timeout: 10_000 });
+    await citizen.getByRole('heading', { name: '窗口暂无工作人员' }).waitFor({ timeout: 10_000 });
+
+    const keypad = staff.locator('.keypad');
+    const type = async (digits: string) => {
+      for (const d of digits) await keypad.getByRole('button', { name: d, exact: true }).click();
+    };
+    // A wrong PIN first: refused, without saying which part was wrong.
+    await type('090317');
+    await staff.getByRole('button', { name: '下一步', exact: true }).click();
+    await type('111111');
+    await staff.getByRole('button', { name: '签到', exact: true }).click();
+    await staff.getByRole('alert').getByText('工号或密码不正确，请重新输入').waitFor({ timeout: 10_000 });
+    await type('246810');
+    await staff.getByRole('button', { name: '签到', exact: true }).click();
+    await staff.getByText('空闲').waitFor({ timeout: 10_000 });
+    await expect(staff.locator('.staff__who').textContent()).resolves.toMatch(/李明.*工号 090317/);
+    await citizen.getByText('欢迎光临').waitFor({ timeout: 10_000 });
+
+    await staff.getByRole('button', { name: '暂停服务', exact: true }).click();
+    await staff.getByRole('button', { name: '休息', exact: true }).click();
+    await staff.getByText('暂停原因：休息').waitFor({ timeout: 10_000 });
+    await citizen.getByRole('heading', { name: '暂停服务' }).waitFor({ timeout: 10_000 });
+    await citizen.getByText('工作人员暂时离开，请稍候').waitFor();
+    await staff.getByRole('button', { name: '恢复服务', exact: true }).click();
+    await staff.getByText('空闲').waitFor({ timeout: 10_000 });
+    await citizen.getByText('欢迎光临').waitFor({ timeout: 10_000 });
+    await staff.close();
     await citizen.close();
   });
 });
