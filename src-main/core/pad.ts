@@ -209,6 +209,7 @@ export function attachPadAuto(counter: Counter, options: AutoPadOptions): AutoPa
   const log = options.log ?? (() => {});
   let closed = false;
   let current: PadAttachment | null = null;
+  let currentPath = '';
   let report: DiscoveryReport | null = null;
   let downSince = Date.now();
   let timer: NodeJS.Timeout | null = null;
@@ -248,7 +249,7 @@ export function attachPadAuto(counter: Counter, options: AutoPadOptions): AutoPa
         return;
       }
       log(
-        `pad on ${current.supervisor.device?.serial ?? 'its port'} unreachable for ${Math.round((Date.now() - downSince) / 1000)} s: discovering again`,
+        `pad on ${currentPath} unreachable for ${Math.round((Date.now() - downSince) / 1000)} s: discovering again`,
       );
       const old = current;
       current = null;
@@ -270,6 +271,7 @@ export function attachPadAuto(counter: Counter, options: AutoPadOptions): AutoPa
     if (report && chosen) {
       log(`pad: ${report.decision}`);
       const profile = options.profile ?? profileById(chosen.profile) ?? null;
+      currentPath = chosen.path;
       current = attachPad(counter, chosen.path, undefined, { profile });
       downSince = Date.now();
       current.supervisor.on('state', (state) => {
