@@ -13,9 +13,7 @@ import type { IngestRejection } from './store/types.ts';
  * bodies only; its canonical form is the same for a legacy one.)
  */
 export function recordHash(record: AnyRatingRecord): string {
-  return createHash('sha256')
-    .update(chainInput(record as unknown as RatingBody), 'utf8')
-    .digest('hex');
+  return createHash('sha256').update(chainInput(record), 'utf8').digest('hex');
 }
 
 /** First item whose `hash` is not the SHA-256 of its content, as a rejection; null when all match. */

@@ -1,4 +1,4 @@
-import type { RatingBody } from './rating.ts';
+import type { AnyRatingRecord } from './rating.ts';
 
 /**
  * Canonical text of a record for hashing: keys sorted at every depth, no whitespace, so the
@@ -13,8 +13,8 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-/** The text whose SHA-256 is a record's `hash`: the body (which includes prev_hash) without `hash`. */
-export function chainInput(body: RatingBody & { hash?: string }): string {
+/** The text whose SHA-256 is a record's `hash`: the body (which includes prev_hash) without `hash`; current or legacy shape. */
+export function chainInput(body: Omit<AnyRatingRecord, 'hash'> & { hash?: string }): string {
   const { hash: _ignored, ...rest } = body;
   return canonicalJson(rest);
 }

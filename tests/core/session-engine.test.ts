@@ -335,3 +335,19 @@ describe('rating rules', () => {
     await c.close();
   });
 });
+
+describe('text from outside', () => {
+  it('a lone surrogate in free text is stored as U+FFFD, and the stored record still verifies its hash', async () => {
+    const { createHash } = await import('node:crypto');
+    const { chainInput } = await import('../../src-shared/index.ts');
+    const c = make();
+    await c.signIn('S1', '135790');
+    c.openRating(null);
+    c.submitScreenRating({ level: 5, free_text: `好\uD800评` });
+    const rec = last(c);
+    expect(rec.free_text).toBe('好\uFFFD评');
+    const { hash: h, ...body } = rec;
+    expect(createHash('sha256').update(chainInput(body)).digest('hex')).toBe(h);
+    await c.close();
+  });
+});

@@ -148,6 +148,20 @@ interface RatingRow {
   hash: string;
 }
 
+/** Replaces lone surrogates in every string field, in place (text from a caller or a screen can hold them). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+function wellFormed(s: string): string {
+  return s.replace(LONE_SURROGATE, '\uFFFD');
+}
+function wellFormedStrings(value: object): void {
+  const o = value as Record<string, unknown>;
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === 'string') o[k] = wellFormed(v);
+    else if (Array.isArray(v)) o[k] = v.map((x) => (typeof x === 'string' ? wellFormed(x) : x));
+    else if (v !== null && typeof v === 'object') wellFormedStrings(v);
+  }
+}
+
 function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
@@ -326,6 +340,8 @@ export class CounterStore {
       pad: ctx.pad,
       prev_hash: last?.hash ?? GENESIS_HASH,
     };
+    // SQLite stores a lone UTF-16 surrogate as U+FFFD: hash exactly what will be read back.
+    wellFormedStrings(body);
     const record: RatingRecord = { ...body, hash: sha256Hex(chainInput(body)) };
     // The contract's cross-field rules (level vs outcome, reasons vs 差评, anonymous vs contact)
     // hold before anything is written: a record the hub would refuse is a bug, never a queue entry.
