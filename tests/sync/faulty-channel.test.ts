@@ -215,55 +215,59 @@ const commands = fc.commands(
 );
 
 describe('exactly-once delivery over a faulty channel', () => {
-  it('after healing, the hub holds exactly the counter’s ratings, each once, chain intact', async () => {
-    await fc.assert(
-      fc.asyncProperty(commands, fc.integer({ min: 1, max: 2 ** 31 - 1 }), async (cmds, policySeed) => {
-        const real = new Real();
-        const t0 = Date.now();
-        try {
-          await real.setUp();
-          // Between the scripted faults, background noise on a third of the uploads, by seed.
-          real.proxy.random({
-            seed: policySeed,
-            weights: { pass: 8, reset_before: 1, lose_response: 1, duplicate: 1, stall: 0.5, trickle: 0.5 },
-            maxStallMs: 100,
-            maxDuplicateDelayMs: 200,
-          });
-          const model: Model = { committed: 0 };
-          await fc.asyncModelRun(() => ({ model, real }), cmds);
-          // Heal: a clean channel, then wait for the queue to drain and every late replay to land.
-          real.proxy.heal();
-          await until(() => real.counter.store.queueStats().queue_depth === 0, 20_000, 'queue drained');
-          await real.proxy.settled();
-          expect(real.rejected).toBeNull();
-          const deviceId = real.counter.store.deviceId;
-          const mine = real.counter.store.db
-            .prepare('SELECT seq, event_id FROM ratings ORDER BY seq')
-            .all() as {
-            seq: number;
-            event_id: string;
-          }[];
-          expect(mine).toHaveLength(model.committed);
-          await real.hub.close();
-          const hub = await hubExport(real.hubDir);
-          expect(compare(mine, hub.rows, deviceId)).toEqual({ lost: 0, duplicated: 0, foreign: 0 });
-          expect(hub.rows).toHaveLength(model.committed);
-          expect(verifyHubChain(hub.records, deviceId)).toBeNull();
-          totals.runs++;
-          totals.ratings += model.committed;
-          totals.commands += [...cmds].length;
-          totals.uploads += real.proxy.stats.requests;
-          for (const [k, v] of Object.entries(real.proxy.stats.byKind))
-            totals.faults[k] = (totals.faults[k] ?? 0) + v;
-          totals.dupAnswers += Object.values(real.proxy.stats.duplicateAnswers).reduce((a, b) => a + b, 0);
-          // Restart the hub so tearDown closes something live.
-          await real.startHub();
-        } finally {
-          await real.tearDown();
-          totals.ms += Date.now() - t0;
-        }
-      }),
-      { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}) },
-    );
-  }, 120_000);
+  it(
+    'after healing, the hub holds exactly the counter’s ratings, each once, chain intact',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(commands, fc.integer({ min: 1, max: 2 ** 31 - 1 }), async (cmds, policySeed) => {
+          const real = new Real();
+          const t0 = Date.now();
+          try {
+            await real.setUp();
+            // Between the scripted faults, background noise on a third of the uploads, by seed.
+            real.proxy.random({
+              seed: policySeed,
+              weights: { pass: 8, reset_before: 1, lose_response: 1, duplicate: 1, stall: 0.5, trickle: 0.5 },
+              maxStallMs: 100,
+              maxDuplicateDelayMs: 200,
+            });
+            const model: Model = { committed: 0 };
+            await fc.asyncModelRun(() => ({ model, real }), cmds);
+            // Heal: a clean channel, then wait for the queue to drain and every late replay to land.
+            real.proxy.heal();
+            await until(() => real.counter.store.queueStats().queue_depth === 0, 20_000, 'queue drained');
+            await real.proxy.settled();
+            expect(real.rejected).toBeNull();
+            const deviceId = real.counter.store.deviceId;
+            const mine = real.counter.store.db
+              .prepare('SELECT seq, event_id FROM ratings ORDER BY seq')
+              .all() as {
+              seq: number;
+              event_id: string;
+            }[];
+            expect(mine).toHaveLength(model.committed);
+            await real.hub.close();
+            const hub = await hubExport(real.hubDir);
+            expect(compare(mine, hub.rows, deviceId)).toEqual({ lost: 0, duplicated: 0, foreign: 0 });
+            expect(hub.rows).toHaveLength(model.committed);
+            expect(verifyHubChain(hub.records, deviceId)).toBeNull();
+            totals.runs++;
+            totals.ratings += model.committed;
+            totals.commands += [...cmds].length;
+            totals.uploads += real.proxy.stats.requests;
+            for (const [k, v] of Object.entries(real.proxy.stats.byKind))
+              totals.faults[k] = (totals.faults[k] ?? 0) + v;
+            totals.dupAnswers += Object.values(real.proxy.stats.duplicateAnswers).reduce((a, b) => a + b, 0);
+            // Restart the hub so tearDown closes something live.
+            await real.startHub();
+          } finally {
+            await real.tearDown();
+            totals.ms += Date.now() - t0;
+          }
+        }),
+        { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}) },
+      );
+    },
+    60_000 + RUNS * 10_000,
+  );
 });
