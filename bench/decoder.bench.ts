@@ -71,3 +71,29 @@ describe('1 MB of random bytes', () => {
     new FrameDecoder().push(junk, 0);
   });
 });
+
+// Issue 4: the framer against the least a framer must do, a Buffer.indexOf scan for SOF that
+// jumps over each frame by its LEN (no CRC, no resync), over the same bytes (target ≥ 0.3×;
+// bench/codec-ratio.ts prints the ratio).
+const streamBuf = Buffer.from(stream.buffer, stream.byteOffset, stream.byteLength);
+const SOF = Buffer.from([0xa5, 0x5a]);
+describe(`EVP/1 framer vs Buffer.indexOf scan, 1000 frames (${stream.length} bytes)`, () => {
+  bench('FrameDecoder.push, 64-byte chunks', () => {
+    const d = new FrameDecoder();
+    let n = 0;
+    for (let i = 0; i < stream.length; i += 64) n += d.push(stream.subarray(i, i + 64), 0).length;
+    if (n !== frames.length) throw new Error(`decoded ${n}`);
+  });
+
+  bench('Buffer.indexOf SOF scan (baseline)', () => {
+    let n = 0;
+    let from = 0;
+    for (;;) {
+      const i = streamBuf.indexOf(SOF, from);
+      if (i < 0 || i + 7 > streamBuf.length) break;
+      n++;
+      from = i + 9 + streamBuf.readUInt16LE(i + 5);
+    }
+    if (n !== frames.length) throw new Error(`scanned ${n}`);
+  });
+});
