@@ -177,7 +177,8 @@ try {
   // (b) a million queued ratings.
   {
     const empty = new CounterStore(join(dir, 'empty.db'));
-    const big = new CounterStore(join(dir, 'big.db'));
+    let clock = Date.now();
+    const big = new CounterStore(join(dir, 'big.db'), () => new Date(clock));
     console.log(`  filling ${ROWS} queued ratings…`);
     fill(big, ROWS);
     const rows = (big.db.prepare('SELECT COUNT(*) AS n FROM ratings').get() as { n: number }).n;
@@ -231,6 +232,54 @@ try {
     const worst = Math.max(quantile(own, 0.5), cold, quantile(warm, 0.5));
     report('(b) queueStats with 1M queued < 50 ms', ms(worst), worst < 50);
     empty.close();
+
+    // Informational: the whole footprint of a pad rating (its press row for dedup and its audit
+    // entry too), then retention at this size: pruning old acked rows in 500-row batches while
+    // their press rows stay (the rating_seq index makes unlinking and the foreign key check seeks).
+    big.db.transaction(() => {
+      big.db
+        .prepare(
+          `INSERT INTO pad_presses (pad_boot_id, press_id, key, outcome, reason, rating_seq, received_at)
+           SELECT pad_boot_id, pad_press_id, pad_key, 0, 'rating', seq, rated_at FROM ratings WHERE pad_press_id IS NOT NULL`,
+        )
+        .run();
+      const head = (big.db.prepare('SELECT MAX(seq) AS s FROM audit_log').get() as { s: number }).s;
+      big.db
+        .prepare(
+          `WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ?)
+           INSERT INTO audit_log (seq, at, actor, action, details, prev_hash, hash)
+           SELECT ? + i, strftime('%Y-%m-%dT%H:%M:%fZ', 1790000000 + i * 60, 'unixepoch'), 'citizen',
+             'rating.committed', printf('{"press_id":%d,"seq":%d}', i, i), lower(hex(randomblob(32))),
+             lower(hex(randomblob(32))) FROM k`,
+        )
+        .run(rows - head, head);
+    })();
+    big.db.pragma('wal_checkpoint(TRUNCATE)');
+    const fullBytes = statSync(join(dir, 'big.db')).size;
+    console.log(
+      `  info: with a press row and an audit entry per rating: ${(fullBytes / rows).toFixed(0)} B per rating (${(fullBytes / 2 ** 20).toFixed(1)} MiB)`,
+    );
+    const pruneRows = Math.min(100_000, rows - 1);
+    big.markAckedThrough(pruneRows);
+    clock += 31 * 86_400_000;
+    const batches: number[] = [];
+    let last = performance.now();
+    const origSetImmediate = setImmediate;
+    // Time each batch: the prune yields with setImmediate between batches.
+    (globalThis as { setImmediate: unknown }).setImmediate = (fn: () => void) =>
+      origSetImmediate(() => {
+        const t = performance.now();
+        batches.push(t - last);
+        fn();
+        last = performance.now();
+      });
+    const t0 = performance.now();
+    const pruned = await big.pruneAcked(30, 500);
+    const total = performance.now() - t0;
+    (globalThis as { setImmediate: unknown }).setImmediate = origSetImmediate;
+    console.log(
+      `  info: pruneAcked ${pruned.pruned} rows (${pruned.presses_unlinked} presses unlinked) in ${pruned.batches} batches: ${((pruned.pruned / total) * 1000).toFixed(0)} rows/s, batch p50 ${ms(quantile(batches, 0.5))}, max ${ms(Math.max(...batches))}`,
+    );
     big.close();
   }
 } finally {
