@@ -335,12 +335,13 @@ function ServiceControls() {
 
 function StatusStrip() {
   const { t } = useTranslation();
-  const { pad, queue, hub, link } = useAppStore(
+  const { pad, queue, hub, link, alarms } = useAppStore(
     useShallow((s) => ({
       pad: s.pad?.link ?? null,
       queue: s.sync?.queue_depth ?? null,
       hub: s.sync?.hub ?? null,
       link: s.connection,
+      alarms: s.alarms,
     })),
   );
   const items: Array<{ key: string; text: string; bad: boolean }> = [
@@ -356,6 +357,12 @@ function StatusStrip() {
       bad: hub === 'unreachable' || hub === 'rejected',
     },
     { key: 'link', text: t('staff.status.link', { value: t(`staff.link.${link}`) }), bad: link !== 'open' },
+    // Alarms the hall and the hub also hear about (窗口不空岗, a stuck key, the store), by kind in words.
+    ...[...new Set(alarms.map((a) => a.kind))].map((kind) => ({
+      key: `alarm-${kind}`,
+      text: t(`staff.alarm.${kind}`),
+      bad: true,
+    })),
   ];
   return (
     <footer className="status-strip">

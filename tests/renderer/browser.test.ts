@@ -337,8 +337,14 @@ describe('staff screen', { timeout: 60_000 }, () => {
     expect(await noOverflow(page)).toBe(true);
   });
 
-  it('shows trouble in the status strip in words', async () => {
+  it('shows trouble in the status strip in words, alarms included', async () => {
+    bridge.status.alarms = [
+      { kind: 'pad_stuck_key', since: '2026-01-01T08:00:00.000Z', message: 'key 3 stuck' },
+      { kind: 'unstaffed', since: '2026-01-01T08:00:00.000Z', message: '3号窗口无人签到' },
+    ];
     const page = await openPage('#/staff', idleSession());
+    await page.getByText('评价器按键卡住').waitFor();
+    await page.getByText('窗口无人签到（窗口不空岗）').waitFor();
     bridge.status.sync.hub = 'unreachable';
     bridge.emit('sync', bridge.status.sync);
     await page.getByText('评价中心：无法连接').waitFor();
