@@ -145,6 +145,40 @@ describe('counter with pad.path auto', () => {
   }, 30_000);
 });
 
+describe('counter with pad.path auto, no pad at first', () => {
+  it('shows the pad as being searched for, says why, and attaches it once it appears', async () => {
+    const counter = new Counter({
+      dataDir: join(dir, 'counter'),
+      hubUrl: 'http://127.0.0.1:9',
+      config: defaultCounterConfig(),
+      fetchImpl: async () => {
+        throw new Error('offline');
+      },
+    });
+    counter.start();
+    cleanups.push(() => counter.close());
+    const lines: string[] = [];
+    const auto = attachPadAuto(counter, {
+      serial: null,
+      profile: null,
+      retryMs: 300,
+      log: (l) => lines.push(l),
+      discovery: {
+        list: async (): Promise<PortInfo[]> => [{ path: host(A), ...CH340 }],
+        keylineListenMs: 100,
+      },
+    });
+    cleanups.push(() => auto.close());
+    await auto.ready;
+    expect(auto.pad).toBeNull();
+    expect(counter.status().pad).toMatchObject({ link: 'connecting', path: 'auto' });
+    expect(lines.join('\n')).toMatch(/no_answer/);
+    await pad(A, 'PAD-LATE', 6);
+    await until(() => counter.status().pad.link === 'up', 10_000, 'pad up once plugged in');
+    expect(counter.status().pad).toMatchObject({ path: host(A), serial: 'PAD-LATE' });
+  }, 20_000);
+});
+
 describe('counter with a named profile', () => {
   it('keyline-reversed: KEYLINE codec, and key 1 is the lowest level', async () => {
     const kl = new KeylinePadSimulator(new SerialTransport({ path: padEnd(A) }));
