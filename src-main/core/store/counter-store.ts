@@ -457,7 +457,7 @@ export class CounterStore {
     const pick = this.db.prepare(
       `SELECT seq, hash FROM ratings
        WHERE acked_at IS NOT NULL AND acked_at < ? AND seq < (SELECT MAX(seq) FROM ratings)
-       ORDER BY seq LIMIT ?`,
+       ORDER BY acked_at, seq LIMIT ?`,
     );
     const unlink = this.db.prepare('UPDATE pad_presses SET rating_seq = NULL WHERE rating_seq = ?');
     const del = this.db.prepare('DELETE FROM ratings WHERE seq = ?');
@@ -472,6 +472,7 @@ export class CounterStore {
           unlinked += unlink.run(r.seq).changes;
           del.run(r.seq);
         }
+        rows.sort((a, b) => a.seq - b.seq);
         const lastRow = rows[rows.length - 1] as { seq: number; hash: string };
         audit.append('system', 'ratings.pruned', {
           from_seq: rows[0]?.seq,
