@@ -201,7 +201,7 @@ function Rating({ view }: { view: RatingView }) {
             </button>
           </>
         )}
-        <SubmitNotice notice={view.notice} />
+        <SubmitNotice notice={view.notice} expiring={view.expiring} />
       </div>
     </section>
   );
@@ -320,10 +320,17 @@ function AnonymousToggle({ view }: { view: RatingView | ReasonView }) {
   );
 }
 
-function SubmitNotice({ notice }: { notice: RatingView['notice'] }) {
+function SubmitNotice({ notice, expiring }: { notice: RatingView['notice']; expiring: boolean }) {
+  const { t } = useTranslation();
   return (
     <div id="rating-notice" className="rating__notice">
-      <NoticeLine notice={notice} />
+      {notice === 'none' && expiring ? (
+        <p className="notice notice--info" role="status">
+          {t('citizen.expiring')}
+        </p>
+      ) : (
+        <NoticeLine notice={notice} />
+      )}
     </div>
   );
 }

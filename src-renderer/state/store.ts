@@ -167,9 +167,10 @@ export function createAppStore(client: Client, options: StoreOptions = {}): AppS
         clearReasonTimers();
         activityPending = false;
         set({ session: next, submit: NONE, draft: NO_DRAFT });
+        if (next.state === 'rating_open') armReasonTimer();
       } else {
         set({ session: next });
-        // The window's expiry moved (rating.activity): the reason step's end moves with it.
+        // The window's expiry moved (rating.activity): the idle limits move with it.
         if (prev?.expires_at !== next.expires_at) armReasonTimer();
       }
     }
@@ -189,30 +190,40 @@ export function createAppStore(client: Client, options: StoreOptions = {}): AppS
     }
 
     /**
-     * The reason step ends after `reasonIdleMs` without a touch, and in any case shortly before the
-     * rating window itself expires (which would record 未评价 and lose the level the citizen gave).
+     * The idle limits of the citizen's screen (ui-guidelines §1: a warning 20 s before the end, one
+     * touch extends). The five levels: the rating window's own expiry (`expires_at`, restarted by
+     * rating.activity); at its end the core records 未评价. The reason step ends after
+     * `reasonIdleMs` without a touch, and in any case shortly before the window expires (which would
+     * lose the level the citizen gave): then the level is sent with `reason_timed_out`.
      */
     function armReasonTimer(): void {
       clearReasonTimers();
       const { draft, session } = get();
-      if (draft.step !== 'reason' || !citizenMayAct()) return;
+      if (!citizenMayAct()) return;
       const now = Date.now();
-      let end = lastTouch + reasonIdleMs;
       const expires = session?.expires_at ? Date.parse(session.expires_at) : Number.NaN;
-      if (Number.isFinite(expires)) end = Math.min(end, expires - reasonMarginMs);
+      const inReasons = draft.step === 'reason';
+      let end = inReasons ? lastTouch + reasonIdleMs : Number.POSITIVE_INFINITY;
+      if (Number.isFinite(expires)) end = Math.min(end, inReasons ? expires - reasonMarginMs : expires);
+      if (!Number.isFinite(end)) {
+        if (draft.expiring) set({ draft: { ...draft, expiring: false } });
+        return;
+      }
       const left = Math.max(0, end - now);
       const mine = rating;
+      const step = draft.step;
       if (left <= reasonWarnMs) {
         if (!draft.expiring) set({ draft: { ...draft, expiring: true } });
       } else {
         if (draft.expiring) set({ draft: { ...draft, expiring: false } });
         reasonTimers.push(
           later(left - reasonWarnMs, () => {
-            if (rating === mine && get().draft.step === 'reason')
+            if (rating === mine && get().draft.step === step && citizenMayAct())
               set({ draft: { ...get().draft, expiring: true } });
           }),
         );
       }
+      if (!inReasons) return; // the core closes the window itself
       reasonTimers.push(
         later(left, () => {
           if (rating !== mine || get().draft.step !== 'reason') return;
@@ -356,6 +367,7 @@ export function createAppStore(client: Client, options: StoreOptions = {}): AppS
           armReasonTimer();
         } else {
           set({ draft: { ...draft, level, step: 'level', reasons: [], expiring: false }, submit: NONE });
+          armReasonTimer();
         }
       },
 
@@ -372,8 +384,8 @@ export function createAppStore(client: Client, options: StoreOptions = {}): AppS
 
       backToLevels() {
         if (!citizenMayAct()) return;
-        clearReasonTimers();
         set({ draft: { ...NO_DRAFT, anonymous: get().draft.anonymous }, submit: NONE });
+        armReasonTimer();
       },
 
       toggleAnonymous() {

@@ -30,6 +30,8 @@ export type CitizenView =
       notice: Notice;
       anonymousOffered: boolean;
       anonymous: boolean;
+      /** The rating window closes within 20 s: one touch extends it. */
+      expiring: boolean;
     }
   | {
       screen: 'reason';
@@ -113,7 +115,8 @@ export function citizenView(
     };
   }
   const selected = pressed && submit.phase === 'pressed' ? submit.level : draft.level;
-  return { screen: 'rating', staff, selected, pressed, notice, anonymousOffered, anonymous };
+  const expiring = draft.expiring;
+  return { screen: 'rating', staff, selected, pressed, notice, anonymousOffered, anonymous, expiring };
 }
 
 /** The staff console's view of the session: state in words, never a level (threat T2). */

@@ -326,3 +326,24 @@ describe('reason texts', () => {
     expect(reasonsFor(null, 1, 'zh-CN')).toBeNull();
   });
 });
+
+describe('citizen: the rating window’s idle limit', () => {
+  it('warns 20 s before the window closes; a touch (rating.activity) extends it', async () => {
+    const t = setup(openSession(null, { expiresAt: new Date(Date.now() + 60_000).toISOString() }));
+    t.s().start();
+    await flush();
+    await vi.advanceTimersByTimeAsync(39_000);
+    expect(citizenView(t.s())).toMatchObject({ screen: 'rating', expiring: false });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(citizenView(t.s())).toMatchObject({ screen: 'rating', expiring: true });
+    t.s().touch();
+    await flush();
+    expect(t.callsOf('rating.activity')).toHaveLength(1);
+    expect(citizenView(t.s())).toMatchObject({ screen: 'rating', expiring: false });
+    // Selecting a level keeps the clock; nothing is ever sent without 提交 (the core records 未评价).
+    t.s().chooseLevel(5);
+    await vi.advanceTimersByTimeAsync(40_000);
+    expect(citizenView(t.s())).toMatchObject({ screen: 'rating', selected: 5, expiring: true });
+    expect(t.callsOf('rating.submit')).toEqual([]);
+  });
+});
