@@ -6,7 +6,7 @@
  * - garbage: answers every chunk the host sends with frames of random TYPE and payload (good
  *   CRC, so they reach the host link's handlers) mixed with noise;
  * - silent: opens the port and says nothing.
- * Prints one JSON line with the bytes written when it ends.
+ * Prints `ready` once the port is open, then one JSON line with the bytes written when it ends.
  */
 
 import { buildFrame } from '../../drivers/evp1/frames.ts';
@@ -38,6 +38,8 @@ function garbageFrame(): Uint8Array {
 
 const port = new SerialTransport({ path });
 await port.open();
+// The parent starts measuring only now, so this process's start-up is not counted.
+process.stdout.write('ready\n');
 let written = 0;
 const write = (b: Uint8Array) => {
   written += b.length;
