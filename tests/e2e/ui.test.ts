@@ -95,17 +95,19 @@ describe('counter UI over the devhost', () => {
     await citizen.close();
   });
 
-  it('a 差评 on the screen goes through its reason step, and the staff screen never learns it', async () => {
+  it('a 差评 on the screen goes through its reason step, and the staff screen never learns it', {
+    timeout: 60_000,
+  }, async () => {
     const staff = await openPage('staff');
     const citizen = await openPage('citizen');
     const before = await hubTotal();
-    await staff.getByText('空闲').waitFor({ timeout: 10_000 });
+    await staff.getByText('空闲').waitFor({ timeout: 20_000 });
     await staff.getByRole('button', { name: '邀请评价' }).click();
     await citizen.getByRole('button', { name: '不满意', exact: true }).click();
-    await citizen.getByRole('heading', { name: '请选择原因（可多选）' }).waitFor();
+    await citizen.getByRole('heading', { name: '请选择原因（可多选）' }).waitFor({ timeout: 20_000 });
     await citizen.getByRole('button', { name: '办理时间长', exact: true }).click();
     await citizen.getByRole('button', { name: '提交', exact: true }).click();
-    await expect.poll(() => citizen.getByText('谢谢您的评价').isVisible(), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => citizen.getByText('谢谢您的评价').isVisible(), { timeout: 20_000 }).toBe(true);
     await eventually(async () => (await hubTotal()) === before + 1);
     const stats = (await (await fetch(`${hub.url}${HUB_API}/stats`)).json()) as StatsReply;
     expect(stats.totals.counts['2']).toBe(1);
@@ -115,14 +117,17 @@ describe('counter UI over the devhost', () => {
     await citizen.close();
   });
 
-  it('staff sign out, sign in on the keypad (090317 / 246810), pause and resume', async () => {
+  // Two argon2 verifications and a dozen screen changes: slow on a loaded two-core machine.
+  it('staff sign out, sign in on the keypad (090317 / 246810), pause and resume', {
+    timeout: 90_000,
+  }, async () => {
     const staff = await openPage('staff');
     const citizen = await openPage('citizen');
-    await staff.getByText('空闲').waitFor({ timeout: 10_000 });
+    await staff.getByText('空闲').waitFor({ timeout: 20_000 });
     await staff.getByRole('button', { name: '签退', exact: true }).click();
     await staff.getByRole('button', { name: '确定签退', exact: true }).click();
-    await staff.getByRole('heading', { name: '工作人员签到' }).waitFor({ timeout: 10_000 });
-    await citizen.getByRole('heading', { name: '窗口暂无工作人员' }).waitFor({ timeout: 10_000 });
+    await staff.getByRole('heading', { name: '工作人员签到' }).waitFor({ timeout: 20_000 });
+    await citizen.getByRole('heading', { name: '窗口暂无工作人员' }).waitFor({ timeout: 20_000 });
 
     const keypad = staff.locator('.keypad');
     const type = async (digits: string) => {
@@ -133,21 +138,21 @@ describe('counter UI over the devhost', () => {
     await staff.getByRole('button', { name: '下一步', exact: true }).click();
     await type('111111');
     await staff.getByRole('button', { name: '签到', exact: true }).click();
-    await staff.getByRole('alert').getByText('工号或密码不正确，请重新输入').waitFor({ timeout: 10_000 });
+    await staff.getByRole('alert').getByText('工号或密码不正确，请重新输入').waitFor({ timeout: 20_000 });
     await type('246810');
     await staff.getByRole('button', { name: '签到', exact: true }).click();
-    await staff.getByText('空闲').waitFor({ timeout: 10_000 });
+    await staff.getByText('空闲').waitFor({ timeout: 20_000 });
     await expect(staff.locator('.staff__who').textContent()).resolves.toMatch(/李明.*工号 090317/);
-    await citizen.getByText('欢迎光临').waitFor({ timeout: 10_000 });
+    await citizen.getByText('欢迎光临').waitFor({ timeout: 20_000 });
 
     await staff.getByRole('button', { name: '暂停服务', exact: true }).click();
     await staff.getByRole('button', { name: '休息', exact: true }).click();
-    await staff.getByText('暂停原因：休息').waitFor({ timeout: 10_000 });
-    await citizen.getByRole('heading', { name: '暂停服务' }).waitFor({ timeout: 10_000 });
-    await citizen.getByText('工作人员暂时离开，请稍候').waitFor();
+    await staff.getByText('暂停原因：休息').waitFor({ timeout: 20_000 });
+    await citizen.getByRole('heading', { name: '暂停服务' }).waitFor({ timeout: 20_000 });
+    await citizen.getByText('工作人员暂时离开，请稍候').waitFor({ timeout: 20_000 });
     await staff.getByRole('button', { name: '恢复服务', exact: true }).click();
-    await staff.getByText('空闲').waitFor({ timeout: 10_000 });
-    await citizen.getByText('欢迎光临').waitFor({ timeout: 10_000 });
+    await staff.getByText('空闲').waitFor({ timeout: 20_000 });
+    await citizen.getByText('欢迎光临').waitFor({ timeout: 20_000 });
     await staff.close();
     await citizen.close();
   });
