@@ -203,16 +203,18 @@ export async function runKillCycles(opts: KillCycleOptions): Promise<KillCycleRe
     db.close();
     const hubData = await hubExport(hubDir);
     const cmp = compare(mine, hubData.rows, deviceId);
-    const atHub = new Set(hubData.rows.map((r) => r.seq));
-    let reportedLost = 0;
-    for (const seq of reported.keys()) if (!atHub.has(seq)) reportedLost++;
+    // Lost: a seq the counter committed, or reported committed, with its rating not at the hub.
+    const atHub = new Set(hubData.rows.filter((r) => r.device_id === deviceId).map((r) => r.event_id));
+    const missing = new Set(mine.filter((r) => !atHub.has(r.event_id)).map((r) => r.seq));
+    const stored = new Set(mine.map((r) => r.seq));
+    for (const seq of reported.keys()) if (!stored.has(seq)) missing.add(seq);
     return {
       cycles: opts.cycles,
       ...result,
       committed: mine.length,
       reported: reported.size,
       hubRows: hubData.rows.length,
-      lost: cmp.lost + reportedLost,
+      lost: Math.max(cmp.lost, missing.size),
       duplicated: cmp.duplicated,
       foreign: cmp.foreign,
       reportedTwice: [...reported.values()].filter((n) => n > 1).length,
