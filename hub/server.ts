@@ -1,12 +1,18 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { HUB_ERROR_CODES } from '../src-shared/index.ts';
+import { loadOrCreateSecret } from '../src-shared/secret-file.ts';
 import { HUB_HTTP_ERROR_CODES, HubHttpError, hubError, sendHubError } from './errors.ts';
 import { HubMetrics } from './metrics.ts';
 import type { HubContext } from './routes/context.ts';
 import { INGEST_PATH, ingestRoutes } from './routes/ingest.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { statsRoutes } from './routes/stats.ts';
+import { trustRoutes } from './routes/trust.ts';
+
+/** The hub's admin bearer token (0600 in the data directory): IT staff use it to make enrollment tokens. */
+export const ADMIN_TOKEN_FILE = 'admin.token';
+
 import { openHubStore } from './store/sqlite.ts';
 import { type HubStore, StoreUnavailableError } from './store/types.ts';
 
@@ -17,6 +23,11 @@ export interface BuildHubOptions {
   logger?: FastifyServerOptions['logger'];
   /** The hub's clock; tests pin it to check "today". */
   now?: () => Date;
+  /**
+   * Refuse unsigned uploads (device trust). Off by default during the transition while counters
+   * are enrolled; a signed request is always verified either way.
+   */
+  requireSignatures?: boolean;
 }
 
 export interface Hub {
@@ -34,6 +45,7 @@ export interface StartHubOptions {
   host?: string;
   /** Default true: pino JSON lines on stdout. */
   logger?: FastifyServerOptions['logger'];
+  requireSignatures?: boolean;
 }
 
 /** Builds the hub (store opened, routes registered, not listening): `app.inject()` drives it in tests. */
@@ -80,7 +92,9 @@ async function assemble(store: HubStore, opts: BuildHubOptions): Promise<Hub> {
     await store.close();
   });
 
-  await app.register(ingestRoutes, context);
+  const adminToken = loadOrCreateSecret(opts.dataDir, ADMIN_TOKEN_FILE).token;
+  await app.register(ingestRoutes, { ...context, requireSignatures: opts.requireSignatures ?? false });
+  await app.register(trustRoutes, { ...context, adminToken });
   await app.register(statsRoutes, context);
   await app.register(opsRoutes, context);
   await app.ready();
@@ -89,7 +103,11 @@ async function assemble(store: HubStore, opts: BuildHubOptions): Promise<Hub> {
 
 /** Builds the hub and listens; resolves once the port is bound. */
 export async function startHub(opts: StartHubOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const hub = await buildHub({ dataDir: opts.dataDir, logger: opts.logger ?? true });
+  const hub = await buildHub({
+    dataDir: opts.dataDir,
+    logger: opts.logger ?? true,
+    ...(opts.requireSignatures !== undefined ? { requireSignatures: opts.requireSignatures } : {}),
+  });
   try {
     await hub.app.listen({ port: opts.port, host: opts.host ?? '127.0.0.1' });
   } catch (error) {

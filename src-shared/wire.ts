@@ -72,6 +72,8 @@ export const hubErrorSchema = z.object({
   message: z.string(),
   /** On 409 SEQ_GAP / CHAIN_MISMATCH / CONFLICT: the last seq the hub holds for this device. */
   cursor: z.number().int().min(0).optional(),
+  /** On 401 CLOCK_SKEW (and every 401 of device trust): the hub's clock, so the counter re-signs. */
+  server_time: z.string().optional(),
 });
 export type HubError = z.infer<typeof hubErrorSchema>;
 

@@ -1,6 +1,7 @@
 import { pipeline, type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { AUTH_ERROR_CODES } from '../../src-shared/enrollment.ts';
 import { HUB_API, HUB_ERROR_CODES, ingestBatchSchema, ingestReplySchema } from '../../src-shared/index.ts';
 import {
   describeZodError,
@@ -11,30 +12,50 @@ import {
   sendHubError,
 } from '../errors.ts';
 import type { HubContext } from './context.ts';
+import { deviceAuth, digestBody } from './trust.ts';
 
 export const INGEST_PATH = `${HUB_API}/ingest`;
 /** Far above a full batch (500 records of ~1 KiB); counters aim at ≤ 256 KiB gzip. */
 export const INGEST_BODY_LIMIT = 4 * 1024 * 1024;
 
-export const ingestRoutes: FastifyPluginAsync<HubContext> = async (app, { store, metrics, now }) => {
-  app.post(INGEST_PATH, { bodyLimit: INGEST_BODY_LIMIT, preParsing: gunzipBody }, async (request, reply) => {
-    const parsed = ingestBatchSchema.safeParse(request.body);
-    if (!parsed.success) {
-      metrics.rejectedBatch(HUB_ERROR_CODES.badRequest);
-      return sendHubError(reply, hubError(400, HUB_ERROR_CODES.badRequest, describeZodError(parsed.error)));
-    }
-    const outcome = await store.ingest(parsed.data, now());
-    if (!outcome.ok) {
-      const { code, message, cursor } = outcome.rejection;
-      metrics.rejectedBatch(code);
-      // A fork or broken chain may be a cloned terminal (threat T7): log it as an alarm, not a hiccup.
-      const level = code === 'CONFLICT' || code === 'CHAIN_MISMATCH' ? 'error' : 'warn';
-      request.log[level]({ device_id: parsed.data.device_id, code, cursor }, 'ingest batch rejected');
-      return sendHubError(reply, hubError(REJECTION_STATUS[code], code, message, cursor));
-    }
-    metrics.accepted(outcome.stored, outcome.duplicates);
-    return ingestReplySchema.parse(outcome.reply);
-  });
+export const ingestRoutes: FastifyPluginAsync<HubContext & { requireSignatures: boolean }> = async (
+  app,
+  ctx,
+) => {
+  const { store, metrics, now } = ctx;
+  const auth = deviceAuth(ctx);
+  app.post(
+    INGEST_PATH,
+    { bodyLimit: INGEST_BODY_LIMIT, preParsing: [digestBody, gunzipBody], preHandler: auth },
+    async (request, reply) => {
+      const parsed = ingestBatchSchema.safeParse(request.body);
+      if (!parsed.success) {
+        metrics.rejectedBatch(HUB_ERROR_CODES.badRequest);
+        return sendHubError(reply, hubError(400, HUB_ERROR_CODES.badRequest, describeZodError(parsed.error)));
+      }
+      // A device uploads only its own stream: a signed batch for another device id is refused.
+      if (request.signedBy !== undefined && request.signedBy !== parsed.data.device_id)
+        return sendHubError(
+          reply,
+          hubError(
+            403,
+            AUTH_ERROR_CODES.deviceMismatch,
+            `signed by ${request.signedBy}, uploads for ${parsed.data.device_id}`,
+          ),
+        );
+      const outcome = await store.ingest(parsed.data, now());
+      if (!outcome.ok) {
+        const { code, message, cursor } = outcome.rejection;
+        metrics.rejectedBatch(code);
+        // A fork or broken chain may be a cloned terminal (threat T7): log it as an alarm, not a hiccup.
+        const level = code === 'CONFLICT' || code === 'CHAIN_MISMATCH' ? 'error' : 'warn';
+        request.log[level]({ device_id: parsed.data.device_id, code, cursor }, 'ingest batch rejected');
+        return sendHubError(reply, hubError(REJECTION_STATUS[code], code, message, cursor));
+      }
+      metrics.accepted(outcome.stored, outcome.duplicates);
+      return ingestReplySchema.parse(outcome.reply);
+    },
+  );
 };
 
 /**

@@ -142,6 +142,42 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX ratings_day_place ON ratings (day, hall_id, window_id, outcome, level, flagged, is_default);
     `,
   },
+  {
+    version: 3,
+    name: 'device trust: enrollment tokens, enrolled device keys, spent nonces',
+    up: `
+      -- Only a token's SHA-256 is kept: the token itself is shown once to IT staff.
+      CREATE TABLE enrollment_tokens (
+        token_hash TEXT PRIMARY KEY,
+        hall_id    TEXT NOT NULL,
+        window_id  TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at    TEXT,
+        used_by    TEXT
+      ) STRICT;
+
+      CREATE TABLE enrolled_devices (
+        device_id      TEXT PRIMARY KEY,
+        public_key     TEXT NOT NULL UNIQUE,   -- base64 raw Ed25519
+        hall_id        TEXT NOT NULL,
+        window_id      TEXT NOT NULL,
+        app_version    TEXT NOT NULL,
+        enrolled_at    TEXT NOT NULL,
+        revoked_at     TEXT,
+        revoked_reason TEXT
+      ) STRICT;
+
+      -- A nonce is spent once per device; rows older than the signature window are purged.
+      CREATE TABLE spent_nonces (
+        device_id  TEXT NOT NULL,
+        nonce      TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (device_id, nonce)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX spent_nonces_age ON spent_nonces (created_ms);
+    `,
+  },
 ];
 
 export interface MigrationReport {

@@ -16,6 +16,7 @@ import {
 import { type ChainLink, planIngest, verifyHashes } from '../ingest-rules.ts';
 import { shanghaiDay } from '../time.ts';
 import { type MigrationReport, migrate } from './sqlite-migrations.ts';
+import { SqliteTrustStore } from './sqlite-trust.ts';
 import {
   type DeviceCursor,
   type HubStore,
@@ -166,6 +167,7 @@ export function openHubStore(dataDir: string, options: SqliteStoreOptions = {}):
 export class SqliteHubStore implements HubStore {
   private readonly stmt;
   private readonly ingestTx;
+  readonly trust: SqliteTrustStore;
 
   constructor(
     /** Exposed for tests and diagnostics; other code goes through the HubStore methods. */
@@ -173,6 +175,7 @@ export class SqliteHubStore implements HubStore {
     readonly file: string,
     readonly migration: MigrationReport,
   ) {
+    this.trust = new SqliteTrustStore(db);
     this.stmt = {
       device: db.prepare<[string], DeviceCursor>(
         'SELECT device_id, last_seq, last_hash, first_seen, last_seen FROM devices WHERE device_id = ?',

@@ -28,6 +28,8 @@ export interface HubStore {
   summary(): Promise<StoreSummary>;
   /** Throws when the store cannot answer (for /healthz). */
   ping(): Promise<void>;
+  /** Enrollment tokens, enrolled device keys and spent nonces (device trust). */
+  readonly trust: TrustStore;
   close(): Promise<void>;
 }
 
@@ -115,4 +117,40 @@ export class StoreDamagedError extends Error {
     );
     this.name = 'StoreDamagedError';
   }
+}
+
+/** An enrollment token as made for IT staff: the token itself exists only in this reply. */
+export interface EnrollmentTokenRecord {
+  token: string;
+  hall_id: string;
+  window_id: string;
+  expires_at: string;
+}
+
+export interface EnrolledDevice {
+  device_id: string;
+  /** base64 of the raw Ed25519 public key. */
+  public_key: string;
+  hall_id: string;
+  window_id: string;
+  app_version: string;
+  enrolled_at: string;
+  revoked_at: string | null;
+  revoked_reason: string | null;
+}
+
+/** Device trust: who may upload. Engines implement it beside HubStore. */
+export interface TrustStore {
+  createToken(hallId: string, windowId: string, ttlS: number, now: Date): Promise<EnrollmentTokenRecord>;
+  /** Spends the token and records the device's key, in one transaction. */
+  enroll(
+    input: { token: string; device_id: string; public_key: string; app_version: string },
+    now: Date,
+  ): Promise<{ ok: true; device: EnrolledDevice } | { ok: false; reason: 'token' | 'device_taken' }>;
+  device(deviceId: string): Promise<EnrolledDevice | null>;
+  devices(): Promise<EnrolledDevice[]>;
+  /** False when the device is unknown or already revoked. */
+  revoke(deviceId: string, reason: string, now: Date): Promise<boolean>;
+  /** True the first time a (device, nonce) is seen. */
+  spendNonce(deviceId: string, nonce: string, created: Date, now: Date, windowS: number): Promise<boolean>;
 }

@@ -52,7 +52,8 @@ describe('SQLite hub store', () => {
     await first.close();
 
     const again = open(dir);
-    expect(again.migration).toEqual({ from: 2, to: 2, backup: null });
+    const latest = MIGRATIONS.at(-1)?.version;
+    expect(again.migration).toEqual({ from: latest, to: latest, backup: null });
     expect(await again.deviceCursor('counter-01')).toMatchObject({
       last_seq: 10,
       last_hash: stream[9]?.hash,
@@ -132,26 +133,27 @@ describe('SQLite hub store', () => {
     cleanups.push(async () => {
       db.close();
     });
+    const latest = MIGRATIONS.at(-1)?.version ?? 0;
     const next = [
       ...MIGRATIONS,
-      { version: 3, name: 'test column', up: 'ALTER TABLE devices ADD COLUMN note TEXT' },
+      { version: latest + 1, name: 'test column', up: 'ALTER TABLE devices ADD COLUMN note TEXT' },
     ];
     const report = migrate(db, file, next);
-    expect(report.from).toBe(2);
-    expect(report.to).toBe(3);
-    expect(report.backup).toMatch(/hub\.db\.before-v3-.*\.bak$/);
+    expect(report.from).toBe(latest);
+    expect(report.to).toBe(latest + 1);
+    expect(report.backup).toMatch(new RegExp(`hub\\.db\\.before-v${latest + 1}-.*\\.bak$`));
     const backup = new Database(report.backup ?? '', { readonly: true });
-    expect(backup.pragma('user_version', { simple: true })).toBe(2);
+    expect(backup.pragma('user_version', { simple: true })).toBe(latest);
     expect(backup.prepare('SELECT COUNT(*) AS n FROM ratings').get()).toEqual({ n: 3 });
     backup.close();
 
-    // A failing step rolls back entirely: version and schema stay at 3.
+    // A failing step rolls back entirely: version and schema stay where they were.
     const broken = [
       ...next,
-      { version: 4, name: 'broken', up: 'CREATE TABLE x (a); SELECT nope FROM nowhere' },
+      { version: latest + 2, name: 'broken', up: 'CREATE TABLE x (a); SELECT nope FROM nowhere' },
     ];
     expect(() => migrate(db, file, broken)).toThrow();
-    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    expect(db.pragma('user_version', { simple: true })).toBe(latest + 1);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'x'").get()).toBeUndefined();
     expect((await readdir(dir)).filter((f) => f.endsWith('.bak'))).toHaveLength(2);
   });
@@ -191,8 +193,8 @@ describe('SQLite hub store', () => {
     const store = open(dir);
     expect(store.migration).toMatchObject({
       from: 1,
-      to: 2,
-      backup: expect.stringMatching(/before-v2-.*\.bak$/),
+      to: MIGRATIONS.at(-1)?.version,
+      backup: expect.stringMatching(/before-v\d+-.*\.bak$/),
     });
     expect(store.db.pragma('integrity_check', { simple: true })).toBe('ok');
     expect(store.db.pragma('foreign_key_check')).toEqual([]);

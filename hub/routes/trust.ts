@@ -1,0 +1,207 @@
+import { createHash } from 'node:crypto';
+import { type Readable, Transform } from 'node:stream';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  AUTH_ERROR_CODES,
+  enrollmentTokenReplySchema,
+  enrollmentTokenRequestSchema,
+  enrollReplySchema,
+  enrollRequestSchema,
+  revokeRequestSchema,
+} from '../../src-shared/enrollment.ts';
+import { HUB_API } from '../../src-shared/index.ts';
+import { bearerOf, tokenMatches } from '../../src-shared/secret-file.ts';
+import {
+  CLOCK_WINDOW_S,
+  importPublicKey,
+  type VerifyFailure,
+  verifyRequest,
+} from '../../src-shared/signing.ts';
+import { describeZodError, HubHttpError, hubError, sendHubError } from '../errors.ts';
+import type { HubContext } from './context.ts';
+
+export const ENROLL_PATH = `${HUB_API}/enroll`;
+export const ADMIN_PREFIX = `${HUB_API}/admin`;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Content-Digest of the body as it arrived (before gunzip), set by digestBody. */
+    bodyDigest?: string;
+    /** The enrolled device that signed this request. */
+    signedBy?: string;
+  }
+}
+
+const FAILURE_CODE: Record<VerifyFailure, string> = {
+  unsigned: AUTH_ERROR_CODES.unsigned,
+  malformed: AUTH_ERROR_CODES.malformedSignature,
+  bad_digest: AUTH_ERROR_CODES.badDigest,
+  unknown_device: AUTH_ERROR_CODES.unknownDevice,
+  clock_skew: AUTH_ERROR_CODES.clockSkew,
+  replayed: AUTH_ERROR_CODES.replayed,
+  bad_signature: AUTH_ERROR_CODES.badSignature,
+};
+
+/** preParsing: hashes the bytes exactly as received, so the signature covers what was sent (gzip or not). */
+export async function digestBody(request: FastifyRequest, _reply: unknown, payload: Readable) {
+  const hash = createHash('sha256');
+  const tee = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+    flush(done) {
+      request.bodyDigest = `sha-256=:${hash.digest('base64')}:`;
+      done();
+    },
+  });
+  payload.on('error', (e) => tee.destroy(e));
+  return payload.pipe(tee);
+}
+
+/**
+ * Device trust for the counter-facing routes (threats T6, T7): the request must be signed by an
+ * enrolled, unrevoked device within the clock window with a fresh nonce. With
+ * `requireSignatures` off (a transition setting, logged), unsigned requests pass but a signed
+ * one is still checked: a bad signature is never ignored.
+ */
+export function deviceAuth(ctx: HubContext & { requireSignatures: boolean }) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const signed =
+      request.headers['signature-input'] !== undefined || request.headers.signature !== undefined;
+    if (!signed && !ctx.requireSignatures) return;
+    const now = ctx.now();
+    const host = request.headers.host ?? 'hub';
+    const result = await verifyRequest(
+      {
+        method: request.method,
+        url: `http://${host}${request.url}`,
+        headers: request.headers as Record<string, string | string[] | undefined>,
+        body: { digest: request.bodyDigest ?? `sha-256=:${createHash('sha256').digest('base64')}:` },
+      },
+      {
+        publicKeyOf: async (id) => {
+          const d = await ctx.store.trust.device(id);
+          return d ? importPublicKey(d.public_key) : null;
+        },
+        useNonce: (id, nonce, created) => ctx.store.trust.spendNonce(id, nonce, created, now, CLOCK_WINDOW_S),
+        now,
+      },
+    );
+    if (!result.ok) {
+      request.log.warn({ device_id: result.deviceId, reason: result.reason }, 'request signature refused');
+      const body = {
+        ...hubError(401, FAILURE_CODE[result.reason], result.message),
+        server_time: now.toISOString(),
+      };
+      return sendHubError(reply, body);
+    }
+    const device = await ctx.store.trust.device(result.deviceId);
+    if (device?.revoked_at) {
+      return sendHubError(
+        reply,
+        hubError(
+          403,
+          AUTH_ERROR_CODES.revoked,
+          `device revoked at ${device.revoked_at}: ${device.revoked_reason ?? ''}`,
+        ),
+      );
+    }
+    request.signedBy = result.deviceId;
+  };
+}
+
+/** Enrollment (token once) and the admin endpoints IT staff use to make tokens and revoke devices. */
+export const trustRoutes: FastifyPluginAsync<HubContext & { adminToken: string }> = async (app, ctx) => {
+  const { store, now } = ctx;
+  const admin = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!tokenMatches(bearerOf(request.headers.authorization), ctx.adminToken))
+      return sendHubError(
+        reply.header('www-authenticate', 'Bearer'),
+        hubError(
+          401,
+          AUTH_ERROR_CODES.adminToken,
+          'admin endpoints need the hub admin token (DATA/admin.token)',
+        ),
+      );
+  };
+
+  app.post(`${ADMIN_PREFIX}/enrollment-tokens`, { preHandler: admin }, async (request, reply) => {
+    const parsed = enrollmentTokenRequestSchema.safeParse(request.body ?? {});
+    if (!parsed.success) throw new HubHttpError(400, 'BAD_REQUEST', describeZodError(parsed.error));
+    const t = await store.trust.createToken(
+      parsed.data.hall_id,
+      parsed.data.window_id,
+      parsed.data.ttl_s,
+      now(),
+    );
+    request.log.info(
+      { hall_id: t.hall_id, window_id: t.window_id, expires_at: t.expires_at },
+      'enrollment token made',
+    );
+    return reply.code(201).send(enrollmentTokenReplySchema.parse(t));
+  });
+
+  app.get(`${ADMIN_PREFIX}/devices`, { preHandler: admin }, async () => ({
+    devices: await store.trust.devices(),
+  }));
+
+  app.post<{ Params: { id: string } }>(
+    `${ADMIN_PREFIX}/devices/:id/revoke`,
+    { preHandler: admin },
+    async (request) => {
+      const parsed = revokeRequestSchema.safeParse(request.body ?? {});
+      if (!parsed.success) throw new HubHttpError(400, 'BAD_REQUEST', describeZodError(parsed.error));
+      const done = await store.trust.revoke(request.params.id, parsed.data.reason, now());
+      if (!done)
+        throw new HubHttpError(404, 'NOT_FOUND', `no enrolled, unrevoked device ${request.params.id}`);
+      request.log.warn({ device_id: request.params.id, reason: parsed.data.reason }, 'device revoked');
+      return { device_id: request.params.id, revoked: true };
+    },
+  );
+
+  app.post(ENROLL_PATH, async (request, reply) => {
+    const parsed = enrollRequestSchema.safeParse(request.body);
+    if (!parsed.success) throw new HubHttpError(400, 'BAD_REQUEST', describeZodError(parsed.error));
+    try {
+      importPublicKey(parsed.data.public_key);
+    } catch (e) {
+      throw new HubHttpError(400, 'BAD_REQUEST', `public_key: ${(e as Error).message}`);
+    }
+    const at = now();
+    const result = await store.trust.enroll(parsed.data, at);
+    if (!result.ok) {
+      request.log.warn({ device_id: parsed.data.device_id, reason: result.reason }, 'enrollment refused');
+      return result.reason === 'token'
+        ? sendHubError(
+            reply,
+            hubError(
+              401,
+              AUTH_ERROR_CODES.enrollmentToken,
+              'enrollment token unknown, expired or already used',
+            ),
+          )
+        : sendHubError(
+            reply,
+            hubError(
+              409,
+              AUTH_ERROR_CODES.deviceTaken,
+              `device ${parsed.data.device_id} (or this key) is already enrolled`,
+            ),
+          );
+    }
+    request.log.info(
+      { device_id: result.device.device_id, hall_id: result.device.hall_id },
+      'device enrolled',
+    );
+    return reply.code(201).send(
+      enrollReplySchema.parse({
+        device_id: result.device.device_id,
+        hall_id: result.device.hall_id,
+        window_id: result.device.window_id,
+        enrolled_at: result.device.enrolled_at,
+        server_time: at.toISOString(),
+      }),
+    );
+  });
+};

@@ -1,0 +1,118 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { EnrolledDevice, EnrollmentTokenRecord, TrustStore } from './types.ts';
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Device trust on the hub's SQLite file (migration 3): tokens, device keys, spent nonces. */
+export class SqliteTrustStore implements TrustStore {
+  constructor(private readonly db: Database.Database) {}
+
+  async createToken(
+    hallId: string,
+    windowId: string,
+    ttlS: number,
+    now: Date,
+  ): Promise<EnrollmentTokenRecord> {
+    // 24 random bytes in base64url: 32 characters, easy to type from a QR-less screen if needed.
+    const token = randomBytes(24).toString('base64url');
+    const expiresAt = new Date(now.getTime() + ttlS * 1000).toISOString();
+    this.db
+      .prepare(
+        'INSERT INTO enrollment_tokens (token_hash, hall_id, window_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(sha256(token), hallId, windowId, now.toISOString(), expiresAt);
+    return { token, hall_id: hallId, window_id: windowId, expires_at: expiresAt };
+  }
+
+  async enroll(
+    input: { token: string; device_id: string; public_key: string; app_version: string },
+    now: Date,
+  ): Promise<{ ok: true; device: EnrolledDevice } | { ok: false; reason: 'token' | 'device_taken' }> {
+    return this.db.transaction(() => {
+      const row = this.db
+        .prepare('SELECT hall_id, window_id, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?')
+        .get(sha256(input.token)) as
+        | { hall_id: string; window_id: string; expires_at: string; used_at: string | null }
+        | undefined;
+      if (!row || row.used_at !== null || Date.parse(row.expires_at) <= now.getTime())
+        return { ok: false as const, reason: 'token' as const };
+      const existing = this.db
+        .prepare('SELECT public_key FROM enrolled_devices WHERE device_id = ?')
+        .get(input.device_id) as { public_key: string } | undefined;
+      // The same device re-enrolling with a new key would let a clone take over its stream (T7).
+      if (existing) return { ok: false as const, reason: 'device_taken' as const };
+      const keyTaken = this.db
+        .prepare('SELECT 1 FROM enrolled_devices WHERE public_key = ?')
+        .get(input.public_key);
+      if (keyTaken) return { ok: false as const, reason: 'device_taken' as const };
+      const at = now.toISOString();
+      this.db
+        .prepare('UPDATE enrollment_tokens SET used_at = ?, used_by = ? WHERE token_hash = ?')
+        .run(at, input.device_id, sha256(input.token));
+      this.db
+        .prepare(
+          `INSERT INTO enrolled_devices (device_id, public_key, hall_id, window_id, app_version, enrolled_at)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+        )
+        .run(input.device_id, input.public_key, row.hall_id, row.window_id, input.app_version, at);
+      const device: EnrolledDevice = {
+        device_id: input.device_id,
+        public_key: input.public_key,
+        hall_id: row.hall_id,
+        window_id: row.window_id,
+        app_version: input.app_version,
+        enrolled_at: at,
+        revoked_at: null,
+        revoked_reason: null,
+      };
+      return { ok: true as const, device };
+    })();
+  }
+
+  async device(deviceId: string): Promise<EnrolledDevice | null> {
+    return (
+      (this.db.prepare('SELECT * FROM enrolled_devices WHERE device_id = ?').get(deviceId) as
+        | EnrolledDevice
+        | undefined) ?? null
+    );
+  }
+
+  async devices(): Promise<EnrolledDevice[]> {
+    return this.db.prepare('SELECT * FROM enrolled_devices ORDER BY enrolled_at').all() as EnrolledDevice[];
+  }
+
+  async revoke(deviceId: string, reason: string, now: Date): Promise<boolean> {
+    return (
+      this.db
+        .prepare(
+          'UPDATE enrolled_devices SET revoked_at = ?, revoked_reason = ? WHERE device_id = ? AND revoked_at IS NULL',
+        )
+        .run(now.toISOString(), reason, deviceId).changes === 1
+    );
+  }
+
+  async spendNonce(
+    deviceId: string,
+    nonce: string,
+    created: Date,
+    now: Date,
+    windowS: number,
+  ): Promise<boolean> {
+    return this.db.transaction(() => {
+      // Nonces older than twice the window cannot come back inside it: forget them.
+      this.db
+        .prepare('DELETE FROM spent_nonces WHERE created_ms < ?')
+        .run(now.getTime() - 2 * windowS * 1000);
+      return (
+        this.db
+          .prepare(
+            'INSERT INTO spent_nonces (device_id, nonce, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+          )
+          .run(deviceId, nonce, created.getTime()).changes === 1
+      );
+    })();
+  }
+}
