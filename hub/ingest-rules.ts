@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type AnyRatingRecord, chainInput, type IngestBatch, type RatingBody } from '../src-shared/index.ts';
+import { type AnyRatingRecord, chainInput, type IngestBatch } from '../src-shared/index.ts';
 import type { IngestRejection } from './store/types.ts';
 
 /**

@@ -77,7 +77,7 @@ export interface VerifyOptions {
   /** The enrolled device's public key, or null when the device is not enrolled. */
   publicKeyOf: (deviceId: string) => KeyObject | null | Promise<KeyObject | null>;
   /** Records the nonce; false when it was seen before (a replay). Called only for a valid signature. */
-  useNonce: (deviceId: string, nonce: string, created: Date) => boolean | Promise<boolean>;
+  spendNonce: (deviceId: string, nonce: string, created: Date) => boolean | Promise<boolean>;
   now?: Date;
 }
 
@@ -169,7 +169,7 @@ export async function verifyRequest(
   }
   if (valid !== true) return fail('bad_signature', deviceId, 'signature does not verify');
   const createdAt = new Date(created * 1000);
-  if (!(await opts.useNonce(deviceId, nonce, createdAt)))
+  if (!(await opts.spendNonce(deviceId, nonce, createdAt)))
     return fail('replayed', deviceId, 'nonce already used: a replayed request');
   return { ok: true, deviceId, created: createdAt, nonce };
 }

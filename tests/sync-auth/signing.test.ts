@@ -21,7 +21,7 @@ function opts(over: Partial<VerifyOptions> = {}): VerifyOptions {
   const seen = new Set<string>();
   return {
     publicKeyOf: (id) => (id === device ? publicKey : null),
-    useNonce: (id, n) => {
+    spendNonce: (id, n) => {
       const k = `${id} ${n}`;
       if (seen.has(k)) return false;
       seen.add(k);
