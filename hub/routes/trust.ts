@@ -84,7 +84,8 @@ export function deviceAuth(ctx: HubContext & { requireSignatures: boolean }) {
           const d = await ctx.store.trust.device(id);
           return d ? importPublicKey(d.public_key) : null;
         },
-        spendNonce: (id, nonce, created) => ctx.store.trust.spendNonce(id, nonce, created, now, CLOCK_WINDOW_S),
+        spendNonce: (id, nonce, created) =>
+          ctx.store.trust.spendNonce(id, nonce, created, now, CLOCK_WINDOW_S),
         now,
       },
     );
