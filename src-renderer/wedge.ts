@@ -9,9 +9,7 @@ import { type Level, levelFromStandardKey } from '../src-shared/levels.ts';
  * Only while a rating is open (the screen checks `rating_open`); outside it the keys are swallowed
  * and do nothing (F5 would otherwise reload the page, F1 open help).
  *
- * Note: the rating is sent by `rating.submit`, which the core records with `source: 'screen'`.
- * The record contract has a 'wedge' source, but the call carries no source field, so a wedge press
- * is indistinguishable from a tap in the record until the call gets one.
+ * A level chosen by a wedge key is sent with `source: 'wedge'`, so the record tells it from a tap.
  */
 
 /** `KeyboardEvent.key` → pad position 1..5. */

@@ -164,6 +164,8 @@ export const calls = {
       dimensions: dimensionsSchema.optional(),
       free_text: z.string().trim().min(1).max(500).optional(),
       anonymous: z.boolean().optional(),
+      /** 'wedge' when a keyboard-wedge pad's key (F1–F5) gave the level, 'screen' (default) for a touch. */
+      source: z.enum(['screen', 'wedge']).optional(),
     }),
     output: z.strictObject({ receipt: z.string() }),
   },

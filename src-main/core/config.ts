@@ -81,6 +81,8 @@ export const counterConfigSchema = z.strictObject({
   opening_hours: openingHoursSchema.default(DEFAULT_OPENING_HOURS),
   /** Minutes a window may stay without signed-in staff during opening hours before the 窗口不空岗 alarm. */
   unstaffed_alarm_min: z.number().min(1).max(240).default(10),
+  /** Days an acked rating stays in the local store before it is pruned (the hub holds it). */
+  retention_days: z.number().int().min(1).max(3650).default(30),
   /** Failed PIN attempts before the staff number is locked, and for how long. */
   pin_max_attempts: z.number().int().min(1).max(20).default(5),
   pin_lock_s: z.number().int().min(10).max(3600).default(300),

@@ -83,6 +83,8 @@ export interface ScreenRatingInput {
   dimensions?: Dimensions | undefined;
   free_text?: string | undefined;
   anonymous?: boolean | undefined;
+  /** 'wedge' when a keyboard-wedge pad's key gave the level. */
+  source?: 'screen' | 'wedge' | undefined;
 }
 
 /**
@@ -154,10 +156,27 @@ export class Counter extends EventEmitter<CounterEvents> {
     }
     this.alarmTimer = setInterval(() => this.checkUnstaffed(), 15_000);
     this.alarmTimer.unref();
+    // Retention: acked ratings older than retention_days go, in small batches, hourly.
+    this.pruneTimer = setInterval(() => void this.prune(), 3600_000);
+    this.pruneTimer.unref();
+  }
+
+  private readonly pruneTimer: NodeJS.Timeout;
+
+  /** Prunes acked ratings past retention; never fatal (a full disk or a closed store just waits for the next hour). */
+  async prune(): Promise<number> {
+    try {
+      const r = await this.store.pruneAcked(this.opts.config.retention_days);
+      return r.pruned;
+    } catch (e) {
+      if (this.store.db.open) process.emitWarning(`retention pruning failed: ${(e as Error).message}`);
+      return 0;
+    }
   }
 
   start(): void {
     this.sync.start();
+    void this.prune();
     this.checkUnstaffed();
     this.writeRuntime();
   }
@@ -438,7 +457,8 @@ export class Counter extends EventEmitter<CounterEvents> {
   }
 
   /** A rating given on the citizen screen: committed before the caller hears back. */
-  submitScreenRating(input: ScreenRatingInput, source: 'screen' | 'wedge' = 'screen'): { receipt: string } {
+  submitScreenRating(input: ScreenRatingInput): { receipt: string } {
+    const source = input.source ?? 'screen';
     const given = this.screenGiven(input);
     if (this.session.state() !== 'rating_open')
       throw new CodedError('NO_RATING_OPEN', '当前没有待评价的服务 (no rating window is open)');
@@ -544,6 +564,7 @@ export class Counter extends EventEmitter<CounterEvents> {
 
   async close(): Promise<void> {
     clearInterval(this.alarmTimer);
+    clearInterval(this.pruneTimer);
     this.sync.stop();
     this.session.close();
     this.store.close();

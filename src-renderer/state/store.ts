@@ -140,6 +140,8 @@ export function createAppStore(client: Client, options: StoreOptions = {}): AppS
   let lastTouch = 0;
   /** Throttle of rating.activity: when the last one was sent, and whether a touch waits for the next slot. */
   let lastActivity = Number.NEGATIVE_INFINITY;
+  /** The level on screen came from a keyboard-wedge key (recorded as source 'wedge'), not a touch. */
+  let chosenByWedge = false;
   let activityPending = false;
 
   function later(ms: number, fn: () => void): ReturnType<typeof setTimeout> {
@@ -269,7 +271,10 @@ export function createAppStore(client: Client, options: StoreOptions = {}): AppS
           set({ submit: { phase: 'failed', code: 'TIMEOUT' } });
         }
       });
-      const result = await client.call('rating.submit', input);
+      const result = await client.call(
+        'rating.submit',
+        chosenByWedge ? { ...input, source: 'wedge' } : input,
+      );
       if (rating !== mine) return; // the rating window closed or changed meanwhile
       if (get().submit.phase === 'done') return; // an earlier touch was committed after all
       if (result.ok) {
@@ -359,6 +364,7 @@ export function createAppStore(client: Client, options: StoreOptions = {}): AppS
 
       chooseLevel(level) {
         if (!citizenMayAct()) return;
+        chosenByWedge = false;
         lastTouch = Date.now();
         const { draft } = get();
         if (isBadRating(level)) {
@@ -410,6 +416,7 @@ export function createAppStore(client: Client, options: StoreOptions = {}): AppS
         // Only from the five levels, and the first press of a window counts while it is pending.
         if (!citizenMayAct() || draft.step !== 'level' || submit.phase === 'pressed') return;
         get().chooseLevel(level);
+        chosenByWedge = true;
         if (!isBadRating(level)) await send({ level, ...anonymous() });
       },
 

@@ -260,6 +260,16 @@ describe('rating rules', () => {
     await c.close();
   });
 
+  it('a level from a keyboard-wedge pad is recorded with source wedge', async () => {
+    const c = make();
+    await c.signIn('S1', '135790');
+    c.openRating(null);
+    vi.advanceTimersByTime(5_000);
+    c.submitScreenRating({ level: 4, source: 'wedge' });
+    expect(last(c)).toMatchObject({ level: 4, source: 'wedge', pad: null });
+    await c.close();
+  });
+
   it('a 差评 from the pad is stored at once with reason not given', async () => {
     const c = make();
     await c.signIn('S1', '135790');

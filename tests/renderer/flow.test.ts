@@ -262,7 +262,7 @@ describe('citizen: keyboard-wedge pad', () => {
 
     t.fake.setSession(openSession());
     expect(await press(t, 'F2')).toBe('rate');
-    expect(t.callsOf('rating.submit')).toEqual([{ level: 4 }]);
+    expect(t.callsOf('rating.submit')).toEqual([{ level: 4, source: 'wedge' }]);
     expect(citizenView(t.s()).screen).toBe('thanks');
     expect(await press(t, 'F3')).toBe('swallow'); // thanks: no longer rating_open
     expect(t.callsOf('rating.submit')).toHaveLength(1);
@@ -283,7 +283,18 @@ describe('citizen: keyboard-wedge pad', () => {
     void press(t, 'F1');
     void press(t, 'F3');
     await vi.advanceTimersByTimeAsync(600);
-    expect(t.callsOf('rating.submit')).toEqual([{ level: 5 }]);
+    expect(t.callsOf('rating.submit')).toEqual([{ level: 5, source: 'wedge' }]);
+  });
+
+  it('a touch after a wedge key makes the rating a screen rating again', async () => {
+    const t = setup(openSession());
+    t.s().start();
+    await flush();
+    expect(await press(t, 'F5')).toBe('rate'); // 差评: reason step
+    t.s().backToLevels();
+    t.s().chooseLevel(4);
+    await t.s().submitDraft();
+    expect(t.callsOf('rating.submit')).toEqual([{ level: 4 }]);
   });
 });
 
