@@ -24,6 +24,8 @@ export interface KillCycleOptions {
   /** Ratings per second the counter commits. */
   rate: number;
   seed: number;
+  /** Seeded proxy faults between the kills (default true); false for a clean baseline. */
+  faults?: boolean;
   /** Progress lines; default silent. */
   log?: (line: string) => void;
 }
@@ -48,7 +50,7 @@ export interface KillCycleResult {
   uploads: number;
   faults: Record<string, number>;
   durationMs: number;
-  /** Ratings per second end to end (committed ÷ wall time, restarts included). */
+  /** Ratings per second end to end (committed ÷ time from the first commit to the drained queue, restarts included). */
   ratePerS: number;
 }
 
@@ -101,7 +103,8 @@ export async function runKillCycles(opts: KillCycleOptions): Promise<KillCycleRe
   const counterDir = join(work, 'counter');
   mkdirSync(counterDir);
   const driver = await bundleDriver();
-  const started = Date.now();
+  /** From the first rating committed (process starts and the bundle before it are not counted). */
+  let started = 0;
 
   const reported = new Map<number, number>();
   let maxReported = 0;
@@ -120,6 +123,7 @@ export async function runKillCycles(opts: KillCycleOptions): Promise<KillCycleRe
       const [tag, a, b] = line.split(' ');
       if (tag === 'C') {
         const seq = Number(a);
+        if (started === 0) started = Date.now();
         reported.set(seq, (reported.get(seq) ?? 0) + 1);
         if (seq > maxReported) maxReported = seq;
       } else if (tag === 'Q') queue = { depth: Number(a), last: Number(b) };
@@ -144,12 +148,16 @@ export async function runKillCycles(opts: KillCycleOptions): Promise<KillCycleRe
   try {
     await startHub();
     proxy = await FaultProxy.start({ upstreamPort: hubPort });
-    proxy.random({
-      seed: opts.seed,
-      weights: { pass: 20, reset_before: 1, lose_response: 1, duplicate: 1, stall: 1, trickle: 0.2 },
-      maxStallMs: 100,
-      maxDuplicateDelayMs: 200,
-    });
+    proxy.random(
+      opts.faults === false
+        ? null
+        : {
+            seed: opts.seed,
+            weights: { pass: 20, reset_before: 1, lose_response: 1, duplicate: 1, stall: 1, trickle: 0.2 },
+            maxStallMs: 100,
+            maxDuplicateDelayMs: 200,
+          },
+    );
     const url = proxy.url;
     startCounter(url);
     const perCycle = opts.ratings / opts.cycles;
