@@ -105,7 +105,8 @@ export const syncViewSchema = z.strictObject({
   queue_depth: z.number().int(),
   last_acked_seq: z.number().int(),
   oldest_unsent_age_s: z.number().nullable(),
-  hub: z.enum(['ok', 'unreachable', 'rejected', 'unknown']),
+  /** revoked: the hub revoked this terminal; uploading stopped, every rating is kept. */
+  hub: z.enum(['ok', 'unreachable', 'rejected', 'revoked', 'unknown']),
   last_error: z.string().nullable(),
 });
 export type SyncView = z.infer<typeof syncViewSchema>;

@@ -8,6 +8,7 @@ import { startPtyPad } from '../../drivers/sim/pty-pad.ts';
 import { createPtyPair, socatPath } from '../../drivers/sim/pty-pair.ts';
 import { startHub } from '../../hub/server.ts';
 import { defaultCounterConfig } from '../core/config.ts';
+import { enrollDemoCounter } from './demo-enroll.ts';
 import { openUi } from './open-ui.ts';
 import { runCounter } from './run-counter.ts';
 import { EXIT, parse, portOf, untilSignal } from './usage.ts';
@@ -89,10 +90,24 @@ export async function run(argv: string[]): Promise<number> {
       values['hub-port'] === undefined,
       portOf(values['hub-port'], '--hub-port', 8700),
       say,
-      (port) => startHub({ dataDir: join(dataDir, 'hub'), port, logger: false }),
+      (port) => startHub({ dataDir: join(dataDir, 'hub'), port, logger: false, requireSignatures: true }),
     );
     stops.push(() => hub.close());
     say(`hub (评价中心) running: ${hub.url}/   data in ${join(dataDir, 'hub')}`);
+    // Device trust end to end: the counter enrolls with a token and signs every upload.
+    const defaults = defaultCounterConfig();
+    const enrolled = await enrollDemoCounter({
+      hubUrl: hub.url,
+      hubDir: join(dataDir, 'hub'),
+      counterDir: join(dataDir, 'counter'),
+      hallId: defaults.hall_id,
+      windowId: defaults.window_id,
+    });
+    say(
+      enrolled === 'enrolled'
+        ? 'counter enrolled with the hub (haocha enroll): its uploads are signed'
+        : 'counter already enrolled with the hub: its uploads are signed',
+    );
 
     // The pad: on a real pty pair when socat exists, so the counter reads a serial device as in a hall.
     let padPath: string;

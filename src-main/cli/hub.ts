@@ -1,8 +1,10 @@
 import { resolve } from 'node:path';
 import { EXIT, parse, portOf, requireString, UsageError, untilSignal } from './usage.ts';
 
-export const usage = `usage: haocha hub --data DIR [--port N] [--host ADDR]
+export const usage = `usage: haocha hub --data DIR [--port N] [--host ADDR] [--require-signatures]
        haocha hub export --data DIR [--since ISO] [--format jsonl|csv]
+       haocha hub token --data DIR --hall ID --window ID [--ttl-hours N] [--hub URL]
+       haocha hub revoke --data DIR --device ID --reason TEXT
 
 Runs the division's hub on SQLite in DIR (created if missing): ratings ingest, statistics,
 and a web page of today's counts at http://ADDR:N/.
@@ -12,14 +14,24 @@ and a web page of today's counts at http://ADDR:N/.
   --host ADDR      listen address (default 127.0.0.1)
   --since ISO      export: only ratings rated at or after this time
   --format F       export: jsonl (default) or csv, to standard output
+  --require-signatures  refuse uploads not signed by an enrolled device (device trust)
+
+token: makes a single-use enrollment token for one terminal (hall + window), valid 24 h by
+default, and prints it as text and as a QR code; the terminal runs
+"haocha enroll --data DIR --hub URL --token TOKEN" with it. The hub's admin token for the same
+over HTTP (POST /api/v1/admin/enrollment-tokens) is in DIR/admin.token.
+revoke: stops a terminal's uploads (it keeps its data and shows why).
 `;
 
 export async function run(argv: string[]): Promise<number> {
   if (argv[0] === 'export') return runExport(argv.slice(1));
+  if (argv[0] === 'token') return runToken(argv.slice(1));
+  if (argv[0] === 'revoke') return runRevoke(argv.slice(1));
   const { values } = parse(argv, {
     data: { type: 'string' },
     port: { type: 'string' },
     host: { type: 'string' },
+    'require-signatures': { type: 'boolean' },
   });
   const dataDir = resolve(requireString(values.data, '--data DIR'));
   const { startHub } = await import('../../hub/server.ts');
@@ -27,6 +39,7 @@ export async function run(argv: string[]): Promise<number> {
     dataDir,
     port: portOf(values.port, '--port', 8700),
     host: values.host ?? '127.0.0.1',
+    requireSignatures: values['require-signatures'] === true,
   });
   process.stdout.write(`hub listening on ${hub.url} (data in ${dataDir})\n`);
   await untilSignal();
@@ -55,5 +68,64 @@ async function runExport(argv: string[]): Promise<number> {
   } finally {
     await store.close();
   }
+  return EXIT.ok;
+}
+
+async function runToken(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    data: { type: 'string' },
+    hall: { type: 'string' },
+    window: { type: 'string' },
+    'ttl-hours': { type: 'string' },
+    hub: { type: 'string' },
+  });
+  const dataDir = resolve(requireString(values.data, '--data DIR'));
+  const hall = requireString(values.hall, '--hall ID');
+  const window = requireString(values.window, '--window ID');
+  const hours = values['ttl-hours'] === undefined ? 24 : Number(values['ttl-hours']);
+  if (!Number.isFinite(hours) || hours < 1 / 60 || hours > 168)
+    throw new UsageError('--ttl-hours must be between 0.02 and 168');
+  const { openHubStore } = await import('../../hub/store/sqlite.ts');
+  const store = openHubStore(dataDir);
+  let token: { token: string; expires_at: string };
+  try {
+    token = await store.trust.createToken(hall, window, Math.round(hours * 3600), new Date());
+  } finally {
+    await store.close();
+  }
+  const qr = await import('qrcode');
+  const hubUrl = values.hub ?? 'http://HUB:8700';
+  const command = `haocha enroll --data DATA --hub ${hubUrl} --token ${token.token}`;
+  process.stdout.write(
+    `enrollment token for ${hall} / ${window}, single use, valid until ${token.expires_at}:\n\n  ${token.token}\n\n` +
+      `on the terminal: ${command}\n\n` +
+      (await qr.toString(JSON.stringify({ hub: hubUrl, token: token.token, hall, window }), {
+        type: 'terminal',
+        small: true,
+      })),
+  );
+  return EXIT.ok;
+}
+
+async function runRevoke(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    data: { type: 'string' },
+    device: { type: 'string' },
+    reason: { type: 'string' },
+  });
+  const dataDir = resolve(requireString(values.data, '--data DIR'));
+  const device = requireString(values.device, '--device ID');
+  const reason = requireString(values.reason, '--reason TEXT');
+  const { openHubStore } = await import('../../hub/store/sqlite.ts');
+  const store = openHubStore(dataDir);
+  try {
+    if (!(await store.trust.revoke(device, reason, new Date()))) {
+      process.stderr.write(`no enrolled, unrevoked device ${device}\n`);
+      return EXIT.failed;
+    }
+  } finally {
+    await store.close();
+  }
+  process.stdout.write(`revoked ${device}: ${reason}\n`);
   return EXIT.ok;
 }

@@ -19,6 +19,8 @@ import {
 } from '../../src-shared/index.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import type { CounterConfig } from './config.ts';
+import { type DeviceKeyStore, FileKeyStore } from './device-key.ts';
+import { loadEnrollment, RequestSigner } from './enrollment.ts';
 import { isOpenAt } from './opening-hours.ts';
 import { PresenceLog } from './presence-log.ts';
 import {
@@ -45,6 +47,8 @@ export interface CounterOptions {
   hubUrl: string;
   config: CounterConfig;
   fetchImpl?: typeof fetch;
+  /** Where the device key lives: the OS keystore under Electron; a 0600 file by default. */
+  keyStore?: DeviceKeyStore;
   /** Wall clock (tests move it); timers of the session use `clock`. */
   now?: () => Date;
   clock?: SessionOptions['clock'];
@@ -118,7 +122,7 @@ export class Counter extends EventEmitter<CounterEvents> {
       restore: this.presence.restore(),
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
-    this.sync = new SyncLoop(this.store, opts.hubUrl, opts.config.sync, opts.fetchImpl);
+    this.sync = new SyncLoop(this.store, opts.hubUrl, opts.config.sync, opts.fetchImpl, this.loadSigner());
     this.runtimeFile = join(opts.dataDir, 'runtime.json');
     this.session.on('presence', (change) => this.recordPresence(change));
     // A full or read-only disk shows on both screens and in `haocha status` at once.
@@ -162,6 +166,23 @@ export class Counter extends EventEmitter<CounterEvents> {
   }
 
   private readonly pruneTimer: NodeJS.Timeout;
+
+  /**
+   * The request signer when this counter is enrolled (DATA/enrollment.json and its key); null
+   * otherwise, and uploads go unsigned (a hub that requires signatures answers 401 UNSIGNED).
+   */
+  private loadSigner(): RequestSigner | null {
+    const enrollment = loadEnrollment(this.opts.dataDir);
+    if (!enrollment) return null;
+    const key = (this.opts.keyStore ?? new FileKeyStore(this.opts.dataDir)).load();
+    if (!key) {
+      process.emitWarning('enrolled, but the device key is missing: enroll again (haocha enroll)');
+      return null;
+    }
+    if (enrollment.device_id !== this.store.deviceId)
+      process.emitWarning(`enrolled as ${enrollment.device_id}, but this store is ${this.store.deviceId}`);
+    return new RequestSigner(enrollment.device_id, key);
+  }
 
   /** Prunes acked ratings past retention; never fatal (a full disk or a closed store just waits for the next hour). */
   async prune(): Promise<number> {

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { AUTH_ERROR_CODES } from '../../src-shared/enrollment.ts';
 import {
   HUB_API,
   HUB_ERROR_CODES,
@@ -8,6 +9,7 @@ import {
   type SyncView,
 } from '../../src-shared/index.ts';
 import type { CounterConfig } from './config.ts';
+import type { RequestSigner } from './enrollment.ts';
 import type { CounterStore } from './store/counter-store.ts';
 
 export type SyncHealth = SyncView['hub'];
@@ -47,9 +49,16 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
     private readonly hubUrl: string,
     private readonly config: CounterConfig['sync'],
     private readonly fetchImpl: typeof fetch = fetch,
+    /** Signs uploads once the counter is enrolled (device trust); null sends them unsigned. */
+    private readonly signer: RequestSigner | null = null,
   ) {
     super();
     this.batchSize = config.batch_size;
+  }
+
+  /** The offset between the hub's clock and ours, learnt from the hub's answers (ms). */
+  clockOffsetMs(): number | null {
+    return this.signer ? this.signer.clockOffsetMs() : null;
   }
 
   start(): void {
@@ -114,10 +123,15 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
       return this.config.interval_ms;
     }
     const batch: IngestBatch = { device_id: this.store.deviceId, items };
-    const res = await this.fetchImpl(`${this.hubUrl}${HUB_API}/ingest`, {
+    const url = `${this.hubUrl}${HUB_API}/ingest`;
+    const payload = Buffer.from(JSON.stringify(batch));
+    const base = { 'content-type': 'application/json' };
+    const sentAt = new Date();
+    const headers = this.signer ? await this.signer.headers('POST', url, payload, base) : base;
+    const res = await this.fetchImpl(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(batch),
+      headers,
+      body: new Uint8Array(payload),
       signal: AbortSignal.timeout(30_000),
     });
     const text = await res.text();
@@ -148,6 +162,25 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
       // Chain mismatch or a forked stream: never paper over it; keep every row and raise the alarm.
       this.halted = true;
       return this.fail('rejected', `${code}: ${message}`, null);
+    }
+    if (
+      res.status === 401 &&
+      code === AUTH_ERROR_CODES.clockSkew &&
+      this.signer &&
+      body.success &&
+      body.data.server_time
+    ) {
+      // Our clock is off: sign with the hub's time from now on and try again at once. The times
+      // recorded in ratings stay as measured; the hub corrects them from boot id and monotonic time.
+      const before = this.signer.clockOffsetMs();
+      this.signer.learnServerTime(body.data.server_time, sentAt);
+      this.lastError = `clock differs from the hub by ${Math.round(this.signer.clockOffsetMs() / 1000)} s; re-signed`;
+      if (Math.abs(this.signer.clockOffsetMs() - before) > 1000) return 0;
+    }
+    if (res.status === 403 && code === AUTH_ERROR_CODES.revoked) {
+      // Revoked at the hub: stop uploading, keep every rating, and say why (diagnostics, status).
+      this.halted = true;
+      return this.fail('revoked', `${code}: ${message}`, null);
     }
     if (res.status === 413 && this.batchSize > 1) {
       this.batchSize = Math.max(1, Math.floor(this.batchSize / 2));
