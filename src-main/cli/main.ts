@@ -21,6 +21,14 @@ const COMMANDS: Record<
     summary: 'find evaluator pads on the serial ports and say which one a counter would use',
     load: () => import('./pad-discover.ts'),
   },
+  enroll: {
+    summary: 'enroll this terminal with the hub once, with a token from "haocha hub token"',
+    load: () => import('./enroll.ts'),
+  },
+  'hash-pin': {
+    summary: 'hash a staff PIN (from stdin) for the roster in a counter config',
+    load: () => import('./hash-pin.ts'),
+  },
   status: {
     summary: "print a counter's queue, sync and pad state as JSON",
     load: () => import('./status.ts'),

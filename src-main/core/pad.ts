@@ -126,6 +126,11 @@ export function attachPad(
       send(l.prompt(PromptCode.PLEASE_RATE));
     } else if (view.state === 'thanks') {
       send(l.prompt(PromptCode.THANK_YOU));
+    } else if (view.state === 'paused' || view.state === 'signed_out') {
+      // 暂停服务 on the pad too: a paused or unstaffed window takes no ratings.
+      send(l.disarm());
+      send(l.setMode(PadMode.PAUSED));
+      send(l.prompt(PromptCode.PAUSED));
     } else {
       send(l.disarm());
       send(l.setMode(PadMode.IDLE));
@@ -136,13 +141,25 @@ export function attachPad(
   supervisor.on('state', (state) => {
     if (state !== 'stopped') publish(state);
   });
-  supervisor.on('up', (l) => {
+  // The pad shows who serves: on link up and whenever the signed-in staff changes.
+  let shownStaff: string | null | undefined;
+  const showStaff = () => {
+    const l = supervisor.link;
     const staff = counter.session.staff();
+    if (l?.state !== 'up' || (staff?.staff_no ?? null) === shownStaff) return;
+    shownStaff = staff?.staff_no ?? null;
     l.showStaff({
-      staffNo: staff.staff_no,
-      name: staff.name,
+      staffNo: staff?.staff_no ?? '',
+      name: staff?.name ?? '',
       window: counter.opts.config.window_name,
-    }).catch(() => {});
+    }).catch(() => {
+      shownStaff = undefined;
+    });
+  };
+  counter.on('session', showStaff);
+  supervisor.on('up', () => {
+    shownStaff = undefined;
+    showStaff();
     mirrorSession(counter.session.view());
   });
   supervisor.on('power-cycled', ({ previousBootId, bootId }) => {
@@ -169,6 +186,7 @@ export function attachPad(
     async close() {
       closed = true;
       counter.off('session', mirrorSession);
+      counter.off('session', showStaff);
       if (countersTimer) clearTimeout(countersTimer);
       await supervisor.stop();
       publish('none');
