@@ -44,6 +44,24 @@ export interface FrameDecoderOptions {
 // Room for one maximal partial frame plus a slice of new input; see push().
 const CAPACITY = MAX_FRAME_SIZE * 4;
 
+/**
+ * A decoded frame. The payload view is made on first use: most frames on a busy line are
+ * PONGs and ACKs whose payload nobody reads, and a view costs as much as the CRC of a short frame.
+ */
+class DecodedFrame implements Frame {
+  private view: Uint8Array | null = null;
+  constructor(
+    readonly raw: Uint8Array,
+    readonly seq: number,
+    readonly type: number,
+    private readonly payloadLen: number,
+  ) {}
+  get payload(): Uint8Array {
+    this.view ??= this.raw.subarray(HEADER_SIZE, HEADER_SIZE + this.payloadLen);
+    return this.view;
+  }
+}
+
 export class FrameDecoder {
   readonly counters: DecoderCounters = { frames: 0, badCrc: 0, resyncs: 0, droppedBytes: 0, timeouts: 0 };
   private readonly buf = new Uint8Array(CAPACITY);
@@ -71,7 +89,7 @@ export class FrameDecoder {
       while (offset < bytes.length) {
         // After scan() at most MAX_FRAME_SIZE - 1 bytes remain, so every pass makes progress.
         const n = Math.min(CAPACITY - this.len, bytes.length - offset);
-        this.buf.set(bytes.subarray(offset, offset + n), this.len);
+        this.buf.set(n === bytes.length ? bytes : bytes.subarray(offset, offset + n), this.len);
         this.len += n;
         offset += n;
         this.scan(out);
@@ -148,20 +166,21 @@ export class FrameDecoder {
       if (avail < total) break;
       const crcAt = pos + HEADER_SIZE + payloadLen;
       const expected = ((buf[crcAt] as number) << 8) | (buf[crcAt + 1] as number);
-      if (crc16(buf, pos + 2, crcAt) !== expected) {
+      if (crc16(buf, pos + 2, crcAt, 0xffff) !== expected) {
         this.counters.badCrc++;
         this.counters.resyncs++;
         pos++;
         dropped++;
         continue;
       }
-      const raw = buf.slice(pos, pos + total);
-      out.push({
-        seq: raw[3] as number,
-        type: raw[4] as number,
-        payload: raw.subarray(HEADER_SIZE, HEADER_SIZE + payloadLen),
-        raw,
-      });
+      out.push(
+        new DecodedFrame(
+          buf.slice(pos, pos + total),
+          buf[pos + 3] as number,
+          buf[pos + 4] as number,
+          payloadLen,
+        ),
+      );
       this.counters.frames++;
       pos += total;
     }
