@@ -1,10 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startHub } from '../../hub/server.ts';
+import { ADMIN_TOKEN_FILE, startHub } from '../../hub/server.ts';
 import { type CounterConfig, defaultCounterConfig } from '../../src-main/core/config.ts';
 import { Counter } from '../../src-main/core/counter.ts';
+import { FileKeyStore } from '../../src-main/core/device-key.ts';
+import { enroll } from '../../src-main/core/enrollment.ts';
+import { CounterStore } from '../../src-main/core/store/counter-store.ts';
+import { HUB_API } from '../../src-shared/index.ts';
 import { type FaultAction, FaultProxy } from '../helpers/fault-proxy.ts';
 import { compare, freePort, hubExport, testTmp, until, verifyHubChain } from './harness.ts';
 
@@ -23,11 +27,14 @@ import { compare, freePort, hubExport, testTmp, until, verifyHubChain } from './
 /** Figures over all runs, printed at the end (what the faults really hit). */
 const totals = {
   runs: 0,
+  signedRuns: 0,
   ratings: 0,
   commands: 0,
   uploads: 0,
   faults: {} as Record<string, number>,
   dupAnswers: 0,
+  /** Answers to replayed duplicates by HTTP status (signed runs: a replayed nonce is refused). */
+  dupStatus: {} as Record<string, number>,
   ms: 0,
 };
 afterAll(() => {
@@ -57,18 +64,49 @@ class Real {
   /** Set if the sync loop ever stopped on a rejection: that would be the counter giving up. */
   rejected: string | null = null;
 
+  /** Signed: the hub requires signatures and the counter is enrolled (every upload signed, nonces checked). */
+  constructor(readonly signed: boolean) {}
+
   async setUp(): Promise<void> {
     this.hubPort = await freePort();
     await this.startHub();
     this.proxy = await FaultProxy.start({ upstreamPort: this.hubPort });
+    if (this.signed) await this.enroll();
     this.openCounter();
+  }
+
+  private async enroll(): Promise<void> {
+    mkdirSync(this.counterDir, { recursive: true });
+    const store = new CounterStore(join(this.counterDir, 'counter.db'));
+    const deviceId = store.deviceId;
+    store.close();
+    const admin = readFileSync(join(this.hubDir, ADMIN_TOKEN_FILE), 'utf8').trim();
+    const res = await fetch(`${this.hub.url}${HUB_API}/admin/enrollment-tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ hall_id: 'DIV9-T12', window_id: 'W01' }),
+    });
+    const { token } = (await res.json()) as { token: string };
+    await enroll({
+      dataDir: this.counterDir,
+      hubUrl: this.hub.url,
+      token,
+      deviceId,
+      appVersion: '0.1.0',
+      keyStore: new FileKeyStore(this.counterDir),
+    });
   }
 
   async startHub(): Promise<void> {
     // The port was just released by the previous hub: retry briefly if the bind races.
     for (let i = 0; ; i++) {
       try {
-        this.hub = await startHub({ dataDir: this.hubDir, port: this.hubPort, logger: false });
+        this.hub = await startHub({
+          dataDir: this.hubDir,
+          port: this.hubPort,
+          logger: false,
+          requireSignatures: this.signed,
+        });
         return;
       } catch (e) {
         if (i > 20) throw e;
@@ -219,52 +257,72 @@ describe('exactly-once delivery over a faulty channel', () => {
     'after healing, the hub holds exactly the counter’s ratings, each once, chain intact',
     async () => {
       await fc.assert(
-        fc.asyncProperty(commands, fc.integer({ min: 1, max: 2 ** 31 - 1 }), async (cmds, policySeed) => {
-          const real = new Real();
-          const t0 = Date.now();
-          try {
-            await real.setUp();
-            // Between the scripted faults, background noise on a third of the uploads, by seed.
-            real.proxy.random({
-              seed: policySeed,
-              weights: { pass: 8, reset_before: 1, lose_response: 1, duplicate: 1, stall: 0.5, trickle: 0.5 },
-              maxStallMs: 100,
-              maxDuplicateDelayMs: 200,
-            });
-            const model: Model = { committed: 0 };
-            await fc.asyncModelRun(() => ({ model, real }), cmds);
-            // Heal: a clean channel, then wait for the queue to drain and every late replay to land.
-            real.proxy.heal();
-            await until(() => real.counter.store.queueStats().queue_depth === 0, 20_000, 'queue drained');
-            await real.proxy.settled();
-            expect(real.rejected).toBeNull();
-            const deviceId = real.counter.store.deviceId;
-            const mine = real.counter.store.db
-              .prepare('SELECT seq, event_id FROM ratings ORDER BY seq')
-              .all() as {
-              seq: number;
-              event_id: string;
-            }[];
-            expect(mine).toHaveLength(model.committed);
-            await real.hub.close();
-            const hub = await hubExport(real.hubDir);
-            expect(compare(mine, hub.rows, deviceId)).toEqual({ lost: 0, duplicated: 0, foreign: 0 });
-            expect(hub.rows).toHaveLength(model.committed);
-            expect(verifyHubChain(hub.records, deviceId)).toBeNull();
-            totals.runs++;
-            totals.ratings += model.committed;
-            totals.commands += [...cmds].length;
-            totals.uploads += real.proxy.stats.requests;
-            for (const [k, v] of Object.entries(real.proxy.stats.byKind))
-              totals.faults[k] = (totals.faults[k] ?? 0) + v;
-            totals.dupAnswers += Object.values(real.proxy.stats.duplicateAnswers).reduce((a, b) => a + b, 0);
-            // Restart the hub so tearDown closes something live.
-            await real.startHub();
-          } finally {
-            await real.tearDown();
-            totals.ms += Date.now() - t0;
-          }
-        }),
+        fc.asyncProperty(
+          commands,
+          fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+          fc.boolean(),
+          async (cmds, policySeed, signed) => {
+            const real = new Real(signed);
+            const t0 = Date.now();
+            try {
+              await real.setUp();
+              // Between the scripted faults, background noise on a third of the uploads, by seed.
+              real.proxy.random({
+                seed: policySeed,
+                weights: {
+                  pass: 8,
+                  reset_before: 1,
+                  lose_response: 1,
+                  duplicate: 1,
+                  stall: 0.5,
+                  trickle: 0.5,
+                },
+                maxStallMs: 100,
+                maxDuplicateDelayMs: 200,
+              });
+              const model: Model = { committed: 0 };
+              await fc.asyncModelRun(() => ({ model, real }), cmds);
+              // Heal: a clean channel, then wait for the queue to drain and every late replay to land.
+              real.proxy.heal();
+              await until(() => real.counter.store.queueStats().queue_depth === 0, 20_000, 'queue drained');
+              await real.proxy.settled();
+              expect(real.rejected).toBeNull();
+              const deviceId = real.counter.store.deviceId;
+              const mine = real.counter.store.db
+                .prepare('SELECT seq, event_id FROM ratings ORDER BY seq')
+                .all() as {
+                seq: number;
+                event_id: string;
+              }[];
+              expect(mine).toHaveLength(model.committed);
+              await real.hub.close();
+              const hub = await hubExport(real.hubDir);
+              expect(compare(mine, hub.rows, deviceId)).toEqual({ lost: 0, duplicated: 0, foreign: 0 });
+              expect(hub.rows).toHaveLength(model.committed);
+              expect(verifyHubChain(hub.records, deviceId)).toBeNull();
+              totals.runs++;
+              if (signed) totals.signedRuns++;
+              totals.ratings += model.committed;
+              totals.commands += [...cmds].length;
+              totals.uploads += real.proxy.stats.requests;
+              for (const [k, v] of Object.entries(real.proxy.stats.byKind))
+                totals.faults[k] = (totals.faults[k] ?? 0) + v;
+              totals.dupAnswers += Object.values(real.proxy.stats.duplicateAnswers).reduce(
+                (a, b) => a + b,
+                0,
+              );
+              for (const [st, n] of Object.entries(real.proxy.stats.duplicateAnswers)) {
+                const k = `${signed ? 'signed' : 'plain'}:${st}`;
+                totals.dupStatus[k] = (totals.dupStatus[k] ?? 0) + n;
+              }
+              // Restart the hub so tearDown closes something live.
+              await real.startHub();
+            } finally {
+              await real.tearDown();
+              totals.ms += Date.now() - t0;
+            }
+          },
+        ),
         { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}) },
       );
     },
