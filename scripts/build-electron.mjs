@@ -9,7 +9,7 @@ const common = {
   target: 'node20',
   format: 'cjs',
   sourcemap: true,
-  external: ['electron', 'better-sqlite3', 'serialport', '@serialport/*'],
+  external: ['electron', 'better-sqlite3', 'serialport', '@serialport/*', '@node-rs/*'],
   logLevel: 'warning',
 };
 await build({ ...common, entryPoints: ['src-main/electron/main.ts'], outfile: 'dist-electron/main.cjs' });

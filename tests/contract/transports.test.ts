@@ -107,7 +107,7 @@ for (const [name, make] of Object.entries(rigs)) {
       client.on('session', (v) => seen.push(v));
       const opened = await client.call('rating.open', { case_ref: 'XJ-2026-0001' });
       expect(opened).toMatchObject({ ok: true, value: { state: 'rating_open', case_ref: 'XJ-2026-0001' } });
-      const submitted = await client.call('rating.submit', { level: 2 });
+      const submitted = await client.call('rating.submit', { level: 2, reasons: ['202'] });
       expect(submitted.ok).toBe(true);
       if (!submitted.ok) return;
       expect(submitted.value.receipt).toMatch(/^[0-9A-F]{4}-[0-9A-F]{4}$/);

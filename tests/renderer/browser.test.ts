@@ -504,7 +504,7 @@ describe('citizen screen: keyboard-wedge pad', { timeout: 60_000 }, () => {
     await ratingButtons(page).first().waitFor();
     await page.keyboard.press('F2'); // key 2 = 满意: the press is the rating
     await page.getByText('谢谢您的评价').waitFor();
-    expect(submits()).toEqual([{ level: 4 }]);
+    expect(submits()).toEqual([{ level: 4, source: 'wedge' }]);
 
     bridge.setSession(openSession());
     await ratingButtons(page).first().waitFor();
