@@ -174,7 +174,14 @@ export class Counter extends EventEmitter<CounterEvents> {
   private loadSigner(): RequestSigner | null {
     const enrollment = loadEnrollment(this.opts.dataDir);
     if (!enrollment) return null;
-    const key = (this.opts.keyStore ?? new FileKeyStore(this.opts.dataDir)).load();
+    let key: ReturnType<DeviceKeyStore['load']>;
+    try {
+      key = (this.opts.keyStore ?? new FileKeyStore(this.opts.dataDir)).load();
+    } catch (e) {
+      // A keystore that cannot protect the key (or a damaged key file): upload unsigned and say why.
+      process.emitWarning(`cannot load the device key: ${(e as Error).message}`);
+      return null;
+    }
     if (!key) {
       process.emitWarning('enrolled, but the device key is missing: enroll again (haocha enroll)');
       return null;

@@ -3,12 +3,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, normalize, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { app, BrowserWindow, ipcMain, protocol, session } from 'electron';
+import { app, BrowserWindow, ipcMain, protocol, safeStorage, session } from 'electron';
+import { PadSimulator } from '../../drivers/sim/pad-simulator.ts';
+import { createMemoryPair } from '../../drivers/transports/memory.ts';
 import { createCallHandler } from '../core/call-handler.ts';
 import { loadCounterConfig } from '../core/config.ts';
 import { Counter } from '../core/counter.ts';
+import { SafeStorageKeyStore } from '../core/device-key.ts';
 import { forwardEvents } from '../core/event-forwarder.ts';
-import { attachPad } from '../core/pad.ts';
+import { type AutoPadAttachment, attachPad, attachPadAuto, type PadAttachment } from '../core/pad.ts';
+import { padSource } from '../core/pad-config.ts';
 
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
@@ -55,13 +59,43 @@ async function boot(): Promise<void> {
   // Deny every permission (camera, notifications, …): a kiosk asks for none.
   session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
 
+  const dataDir = resolve(String(values.data ?? join(app.getPath('userData'), 'data')));
+  const loaded = loadCounterConfig(typeof values.config === 'string' ? values.config : undefined);
+  // The pad as `haocha counter` chooses it: --pad wins over the config's pad section; a named
+  // profile's key map replaces key_levels (src-main/cli/run-counter.ts does the same).
+  const source = padSource(typeof values.pad === 'string' ? values.pad : null, loaded.pad);
+  const config =
+    source.kind !== 'none' && source.kind !== 'sim' && source.profile
+      ? { ...loaded, key_levels: [...source.profile.keyLevels] as typeof loaded.key_levels }
+      : loaded;
   const counter = new Counter({
-    dataDir: resolve(String(values.data ?? join(app.getPath('userData'), 'data'))),
+    dataDir,
     hubUrl: String(values.hub ?? 'http://127.0.0.1:8700'),
-    config: loadCounterConfig(typeof values.config === 'string' ? values.config : undefined),
+    config,
+    // The device key in the OS keystore; the store refuses Linux's basic_text fallback.
+    keyStore: new SafeStorageKeyStore(dataDir, safeStorage),
   });
   counter.start();
-  const pad = typeof values.pad === 'string' ? attachPad(counter, values.pad) : null;
+  let fixedPad: PadAttachment | null = null;
+  let autoPad: AutoPadAttachment | null = null;
+  let sim: PadSimulator | null = null;
+  if (source.kind === 'sim') {
+    // No socat on this machine: the demo's pad is simulated in this process over an in-memory link.
+    const [hostEnd, padEnd] = createMemoryPair();
+    sim = new PadSimulator({ transport: padEnd });
+    await sim.start();
+    fixedPad = attachPad(counter, 'memory:sim', () => hostEnd);
+  } else if (source.kind === 'path')
+    fixedPad = attachPad(counter, source.path, undefined, { profile: source.profile });
+  else if (source.kind === 'auto')
+    autoPad = attachPadAuto(counter, { serial: source.serial, profile: source.profile });
+  const pad = {
+    async close() {
+      await fixedPad?.close();
+      await autoPad?.close();
+      await sim?.stop();
+    },
+  };
 
   const win = new BrowserWindow({
     width: 1920,
