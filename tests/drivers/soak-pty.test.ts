@@ -5,8 +5,9 @@
  * through the counter store. Every press the pad saw ACKed 0 is committed exactly once, none is
  * missing, no rating is invented; the link is back within 1 s of the pad's return.
  *
- * HAOCHA_SOAK_PRESSES sets the size (default 2,000, unplugged every 667, about a minute here);
- * the full 10,000 is bench/soak.ts (`npm run bench`). To fit in that time at this error rate:
+ * Full size by default: 10,000 presses, unplugged every 1,000 (about 4 minutes on this 2-core
+ * machine; it runs in the sequential heavy pass of npm test). HAOCHA_SOAK_PRESSES sets a smaller
+ * size for a quick local run. To fit in that time at this error rate:
  * - timers are scaled (retransmit 300 → 30 ms, PING 2 s → 200 ms, HELLO retry 1 s → 120 ms,
  *   supervisor backoff ≤ 200 ms); the protocol's logic is unchanged, only its clock runs faster;
  * - 16 presses are in flight at once (the pad queues them, each with its own rating window);
@@ -29,7 +30,7 @@ import { runSoak, SOAK_TIMING, soakViolations, unplugInterval } from '../helpers
 if (socatPath() === null)
   throw new Error('socat is not installed: run scripts/prereqs.mjs or apt-get install -y socat');
 
-const PRESSES = Number(process.env.HAOCHA_SOAK_PRESSES ?? 2000);
+const PRESSES = Number(process.env.HAOCHA_SOAK_PRESSES ?? 10_000);
 const UNPLUG_EVERY = unplugInterval(PRESSES);
 
 function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<number> {
@@ -75,7 +76,7 @@ describe('soak over a pty pair', () => {
     expect(r.unplugs).toBeGreaterThanOrEqual(2);
     expect(r.reconnectMs).toHaveLength(r.unplugs);
     for (const ms of r.reconnectMs) expect(ms).toBeLessThan(1000);
-  }, 600_000);
+  }, 1_200_000);
 
   /** Spec timers, clean line: `pair.restart()` n times, `gapMs` apart; ms from pad back to link up. */
   async function reconnectTimes(sub: string, n: number, gapMs: number): Promise<number[]> {
