@@ -101,6 +101,22 @@ export const padViewSchema = z.strictObject({
 });
 export type PadView = z.infer<typeof padViewSchema>;
 
+/** No pad attached: the view a counter starts with, and the base of every other. */
+export const NO_PAD: PadView = Object.freeze({
+  link: 'none',
+  path: null,
+  model: null,
+  boot_id: null,
+  frames: 0,
+  bad_crc: 0,
+  resyncs: 0,
+  dropped_bytes: 0,
+  serial: null,
+  retransmits: 0,
+  reconnects: 0,
+  alarm: null,
+});
+
 export const syncViewSchema = z.strictObject({
   queue_depth: z.number().int(),
   last_acked_seq: z.number().int(),

@@ -10,7 +10,7 @@ import {
   attachPadAuto,
   type PadAttachment,
 } from '../core/pad.ts';
-import { padSource } from '../core/pad-config.ts';
+import { padSource, withPadProfile } from '../core/pad-config.ts';
 import { startWindowApi, type WindowApi } from '../core/window-api/server.ts';
 import { startDevhost } from '../devhost/devhost.ts';
 
@@ -46,11 +46,7 @@ export async function runCounter(opts: {
   api?: { port: number; webhookUrl?: string | null } | null;
 }): Promise<RunningCounter> {
   const source = padSource(opts.pad, opts.config.pad);
-  // A named profile carries the pad's wiring: its key map replaces key_levels.
-  const config =
-    source.kind !== 'none' && source.kind !== 'sim' && source.profile
-      ? { ...opts.config, key_levels: [...source.profile.keyLevels] as CounterConfig['key_levels'] }
-      : opts.config;
+  const config = withPadProfile(opts.config, source);
   const counter = new Counter({ dataDir: opts.dataDir, hubUrl: opts.hubUrl, config });
   counter.start();
   let fixedPad: PadAttachment | null = null;

@@ -10,6 +10,7 @@ import {
   type EventName,
   type EventPayload,
   type Level,
+  NO_PAD,
   type PadView,
   type PauseReason,
   type RatingRecord,
@@ -63,21 +64,6 @@ export interface PadPressEvent {
   key: number;
   uptimeMs: number;
 }
-
-const NO_PAD: PadView = {
-  link: 'none',
-  path: null,
-  model: null,
-  boot_id: null,
-  frames: 0,
-  bad_crc: 0,
-  resyncs: 0,
-  dropped_bytes: 0,
-  serial: null,
-  retransmits: 0,
-  reconnects: 0,
-  alarm: null,
-};
 
 /** A rating from the citizen screen, as the `rating.submit` call carries it. */
 export interface ScreenRatingInput {

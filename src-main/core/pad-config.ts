@@ -51,3 +51,17 @@ export function padSource(flag: string | null | undefined, config: PadConfig): P
   if (path === 'auto') return { kind: 'auto', serial: config.serial, profile };
   return { kind: 'path', path, profile };
 }
+
+/**
+ * The counter configuration with a named profile's wiring applied: its key map replaces
+ * `key_levels` (a pad wired in reverse is known only by name). Shared by `haocha counter` and
+ * Electron's main process.
+ */
+export function withPadProfile<C extends { key_levels: [number, number, number, number, number] }>(
+  config: C,
+  source: PadSource,
+): C {
+  return source.kind !== 'none' && source.kind !== 'sim' && source.profile
+    ? { ...config, key_levels: [...source.profile.keyLevels] as C['key_levels'] }
+    : config;
+}

@@ -12,7 +12,7 @@ import { PadSupervisor } from '../../drivers/supervisor.ts';
 import { SerialTransport } from '../../drivers/transports/serial.ts';
 import { isTcpUrl, TcpTransport } from '../../drivers/transports/tcp.ts';
 import type { Transport } from '../../drivers/transports/types.ts';
-import type { PadView, SessionView } from '../../src-shared/index.ts';
+import { NO_PAD, type PadView, type SessionView } from '../../src-shared/index.ts';
 import type { Counter } from './counter.ts';
 
 /**
@@ -233,21 +233,7 @@ export function attachPadAuto(counter: Counter, options: AutoPadOptions): AutoPa
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
 
-  const searching = () =>
-    counter.setPad({
-      link: 'connecting',
-      path: 'auto',
-      model: null,
-      boot_id: null,
-      frames: 0,
-      bad_crc: 0,
-      resyncs: 0,
-      dropped_bytes: 0,
-      serial: null,
-      retransmits: 0,
-      reconnects: 0,
-      alarm: null,
-    });
+  const searching = () => counter.setPad({ ...NO_PAD, link: 'connecting', path: 'auto' });
 
   const schedule = () => {
     if (closed) return;

@@ -12,7 +12,7 @@ import { Counter } from '../core/counter.ts';
 import { SafeStorageKeyStore } from '../core/device-key.ts';
 import { forwardEvents } from '../core/event-forwarder.ts';
 import { type AutoPadAttachment, attachPad, attachPadAuto, type PadAttachment } from '../core/pad.ts';
-import { padSource } from '../core/pad-config.ts';
+import { padSource, withPadProfile } from '../core/pad-config.ts';
 
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
@@ -64,10 +64,7 @@ async function boot(): Promise<void> {
   // The pad as `haocha counter` chooses it: --pad wins over the config's pad section; a named
   // profile's key map replaces key_levels (src-main/cli/run-counter.ts does the same).
   const source = padSource(typeof values.pad === 'string' ? values.pad : null, loaded.pad);
-  const config =
-    source.kind !== 'none' && source.kind !== 'sim' && source.profile
-      ? { ...loaded, key_levels: [...source.profile.keyLevels] as typeof loaded.key_levels }
-      : loaded;
+  const config = withPadProfile(loaded, source);
   const counter = new Counter({
     dataDir,
     hubUrl: String(values.hub ?? 'http://127.0.0.1:8700'),
