@@ -126,17 +126,21 @@ export class Counter extends EventEmitter<CounterEvents> {
       this.emit('sync', v);
       this.writeRuntime();
     });
-    // The restart entry was emitted before our listener existed: log it now.
-    const restored = this.session.signedIn();
-    if (restored) {
-      const last = this.presence.last();
-      if (last && last.event !== 'restart' && last.state !== 'signed_out')
-        this.recordPresence({
-          event: 'restart',
-          state: this.session.state() === 'paused' ? 'paused' : 'idle',
-          staff_no: restored.staff_no,
-          reason: last.reason,
-        });
+    // Every restart of a staffed window is on the presence log: who is still signed in, or, when
+    // that staff member left the roster meanwhile, that the window is now unstaffed.
+    const last = this.presence.last();
+    if (last && last.state !== 'signed_out') {
+      const restored = this.session.signedIn();
+      this.recordPresence(
+        restored
+          ? {
+              event: 'restart',
+              state: this.session.state() === 'paused' ? 'paused' : 'idle',
+              staff_no: restored.staff_no,
+              reason: this.session.view().pause_reason,
+            }
+          : { event: 'sign_out', state: 'signed_out', staff_no: last.staff_no, reason: 'not_in_roster' },
+      );
     }
     const auto = opts.config.auto_sign_in;
     if (auto && this.session.state() === 'signed_out') {

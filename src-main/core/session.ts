@@ -248,14 +248,8 @@ export class CounterSession extends EventEmitter<SessionEvents> {
         this.emit('change', v);
       }
     });
+    // The restart itself is logged by the Counter, which knows what the log said last.
     this.actor.start();
-    if (opts.restore && opts.restore.state !== 'signed_out' && this.state() !== 'signed_out')
-      this.emit('presence', {
-        event: 'restart',
-        state: this.state() as 'idle' | 'paused',
-        staff_no: this.ctx().staff?.staff_no ?? null,
-        reason: this.ctx().pauseReason,
-      });
   }
 
   private ctx(): Ctx {

@@ -121,6 +121,22 @@ describe('sign-in', () => {
     await c.close();
   });
 
+  it('logs every restart, and signs out on restart a staff member who left the roster', async () => {
+    let c = make();
+    await c.signIn('S1', '135790');
+    await c.close();
+    c = make(); // restart: S1 still signed in
+    await c.close();
+    c = make({ roster: config.roster.filter((s) => s.staff_no !== 'S1') });
+    expect(c.session.view().state).toBe('signed_out');
+    expect(c.presence.entries().map((e) => [e.event, e.state, e.staff_no, e.reason])).toEqual([
+      ['sign_in', 'idle', 'S1', null],
+      ['restart', 'idle', 'S1', null],
+      ['sign_out', 'signed_out', 'S1', 'not_in_roster'],
+    ]);
+    await c.close();
+  });
+
   it('auto sign-in signs the configured roster member in at start', async () => {
     const c = make({ auto_sign_in: 'S1' });
     expect(c.session.view()).toMatchObject({ state: 'idle', staff: { staff_no: 'S1' } });
