@@ -162,7 +162,14 @@ export class Counter extends EventEmitter<CounterEvents> {
    * otherwise, and uploads go unsigned (a hub that requires signatures answers 401 UNSIGNED).
    */
   private loadSigner(): RequestSigner | null {
-    const enrollment = loadEnrollment(this.opts.dataDir);
+    let enrollment: ReturnType<typeof loadEnrollment>;
+    try {
+      enrollment = loadEnrollment(this.opts.dataDir);
+    } catch (e) {
+      // A damaged enrollment file must not stop the counter rating: it queues, unsigned, and says so.
+      process.emitWarning((e as Error).message);
+      return null;
+    }
     if (!enrollment) return null;
     let key: ReturnType<DeviceKeyStore['load']>;
     try {
