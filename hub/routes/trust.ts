@@ -18,6 +18,7 @@ import {
   verifyRequest,
 } from '../../src-shared/signing.ts';
 import { describeZodError, HubHttpError, hubError, sendHubError } from '../errors.ts';
+import type { EnrolledDevice } from '../store/types.ts';
 import type { HubContext } from './context.ts';
 
 export const ENROLL_PATH = `${HUB_API}/enroll`;
@@ -72,6 +73,8 @@ export function deviceAuth(ctx: HubContext & { requireSignatures: boolean }) {
     if (!signed && !ctx.requireSignatures) return;
     const now = ctx.now();
     const host = request.headers.host ?? 'hub';
+    // Looked up once: the key for the signature, then the revocation for the answer.
+    const found: { device: EnrolledDevice | null } = { device: null };
     const result = await verifyRequest(
       {
         method: request.method,
@@ -81,8 +84,8 @@ export function deviceAuth(ctx: HubContext & { requireSignatures: boolean }) {
       },
       {
         publicKeyOf: async (id) => {
-          const d = await ctx.store.trust.device(id);
-          return d ? importPublicKey(d.public_key) : null;
+          found.device = await ctx.store.trust.device(id);
+          return found.device ? importPublicKey(found.device.public_key) : null;
         },
         spendNonce: (id, nonce, created) =>
           ctx.store.trust.spendNonce(id, nonce, created, now, CLOCK_WINDOW_S),
@@ -97,7 +100,7 @@ export function deviceAuth(ctx: HubContext & { requireSignatures: boolean }) {
       };
       return sendHubError(reply, body);
     }
-    const device = await ctx.store.trust.device(result.deviceId);
+    const device = found.device;
     if (device?.revoked_at) {
       return sendHubError(
         reply,

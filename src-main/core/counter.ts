@@ -31,7 +31,6 @@ import {
   type Opener,
   type PresenceChange,
   receiptCode,
-  type SessionOptions,
   type TimedOutWindow,
 } from './session.ts';
 import {
@@ -50,9 +49,8 @@ export interface CounterOptions {
   fetchImpl?: typeof fetch;
   /** Where the device key lives: the OS keystore under Electron; a 0600 file by default. */
   keyStore?: DeviceKeyStore;
-  /** Wall clock (tests move it); timers of the session use `clock`. */
+  /** Wall clock (tests move it). */
   now?: () => Date;
-  clock?: SessionOptions['clock'];
 }
 
 type CounterEvents = { [N in EventName]: [EventPayload<N>] };
@@ -106,7 +104,6 @@ export class Counter extends EventEmitter<CounterEvents> {
     this.session = new CounterSession(opts.config, {
       now: this.now,
       restore: this.presence.restore(),
-      ...(opts.clock ? { clock: opts.clock } : {}),
     });
     this.sync = new SyncLoop(this.store, opts.hubUrl, opts.config.sync, opts.fetchImpl, this.loadSigner());
     this.runtimeFile = join(opts.dataDir, 'runtime.json');
@@ -283,13 +280,6 @@ export class Counter extends EventEmitter<CounterEvents> {
       throw new CodedError('BAD_CREDENTIALS', '工号或密码不正确 (staff number or PIN is wrong)');
     }
     this.pinFailures.delete(staffNo);
-    return this.session.signIn(staff);
-  }
-
-  /** Signs in a roster member without a PIN: tests and unattended terminals (auto_sign_in). */
-  signInTrusted(staffNo: string): SessionView {
-    const staff = this.opts.config.roster.find((s) => s.staff_no === staffNo);
-    if (!staff) throw new CodedError('BAD_CREDENTIALS', `staff ${staffNo} is not in the roster`);
     return this.session.signIn(staff);
   }
 

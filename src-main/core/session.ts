@@ -193,8 +193,6 @@ type StateName = 'booting' | 'signed_out' | 'idle' | 'paused' | 'rating_open' | 
 export interface SessionOptions {
   now?: () => Date;
   restore?: PresenceRestore | null;
-  /** xstate clock: a SimulatedClock in model tests. */
-  clock?: { setTimeout: (fn: () => void, ms: number) => unknown; clearTimeout: (id: unknown) => void };
 }
 
 type SessionEvents = {
@@ -236,7 +234,6 @@ export class CounterSession extends EventEmitter<SessionEvents> {
         restore: opts.restore ?? null,
         roster: config.roster,
       },
-      ...(opts.clock ? { clock: opts.clock as never } : {}),
     });
     this.actor.on('timedOut', (e) => this.emit('timedOut', e.window));
     let last = '';

@@ -56,11 +56,6 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
     this.batchSize = config.batch_size;
   }
 
-  /** The offset between the hub's clock and ours, learnt from the hub's answers (ms). */
-  clockOffsetMs(): number | null {
-    return this.signer ? this.signer.clockOffsetMs() : null;
-  }
-
   start(): void {
     this.stopped = false;
     this.schedule(0);
