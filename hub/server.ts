@@ -13,12 +13,14 @@ import { trustRoutes } from './routes/trust.ts';
 /** The hub's admin bearer token (0600 in the data directory): IT staff use it to make enrollment tokens. */
 export const ADMIN_TOKEN_FILE = 'admin.token';
 
-import { openHubStore } from './store/sqlite.ts';
+import { openStore } from './store/open.ts';
 import { type HubStore, StoreUnavailableError } from './store/types.ts';
 
 export interface BuildHubOptions {
-  /** Directory of the hub's database (created if missing). */
+  /** Directory of the hub's database (created if missing); the admin token lives here whatever the engine. */
   dataDir: string;
+  /** A postgres:// or postgresql:// URL runs the hub on PostgreSQL; absent, SQLite in dataDir. */
+  db?: string | undefined;
   /** Fastify/pino logger options; false (the default) for tests. */
   logger?: FastifyServerOptions['logger'];
   /** The hub's clock; tests pin it to check "today". */
@@ -39,6 +41,8 @@ export interface Hub {
 
 export interface StartHubOptions {
   dataDir: string;
+  /** See BuildHubOptions.db. */
+  db?: string | undefined;
   /** 0 picks a free port; the returned url carries the real one. */
   port: number;
   /** Default 127.0.0.1 (loopback only). */
@@ -50,7 +54,7 @@ export interface StartHubOptions {
 
 /** Builds the hub (store opened, routes registered, not listening): `app.inject()` drives it in tests. */
 export async function buildHub(opts: BuildHubOptions): Promise<Hub> {
-  const store = openHubStore(opts.dataDir);
+  const store = await openStore({ dataDir: opts.dataDir, db: opts.db });
   try {
     return await assemble(store, opts);
   } catch (error) {
@@ -105,6 +109,7 @@ async function assemble(store: HubStore, opts: BuildHubOptions): Promise<Hub> {
 export async function startHub(opts: StartHubOptions): Promise<{ url: string; close(): Promise<void> }> {
   const hub = await buildHub({
     dataDir: opts.dataDir,
+    db: opts.db,
     logger: opts.logger ?? true,
     ...(opts.requireSignatures !== undefined ? { requireSignatures: opts.requireSignatures } : {}),
   });

@@ -1,12 +1,12 @@
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXPORT_COLUMNS, exportRatings } from '../../hub/export.ts';
-import { openHubStore, type SqliteHubStore } from '../../hub/store/sqlite.ts';
+import type { HubStore } from '../../hub/store/types.ts';
 import { ingestItemSchema } from '../../src-shared/index.ts';
-import { makeTempDir } from './harness.ts';
+import { makeTempDir, openTestStore } from './harness.ts';
 import { batchOf, makeStream, seal, verifies } from './records.ts';
 
-let store: SqliteHubStore | undefined;
+let store: HubStore | undefined;
 let dir: string | undefined;
 afterEach(async () => {
   await store?.close();
@@ -17,14 +17,14 @@ afterEach(async () => {
 
 async function storeWith(count: number) {
   dir = await makeTempDir();
-  store = openHubStore(dir);
+  store = await openTestStore(dir);
   const stream = makeStream({ count, ratedAt: (i) => new Date(Date.UTC(2026, 10, 27, 0, i)).toISOString() });
   const outcome = await store.ingest(batchOf(stream, 1, count), new Date('2026-11-27T03:00:00Z'));
   expect(outcome.ok).toBe(true);
   return { store, stream };
 }
 
-async function run(s: SqliteHubStore, options: Parameters<typeof exportRatings>[1]) {
+async function run(s: HubStore, options: Parameters<typeof exportRatings>[1]) {
   const chunks: string[] = [];
   const count = await exportRatings(s, options, (c) => chunks.push(c));
   return { count, text: chunks.join('') };
@@ -87,7 +87,7 @@ describe('exportRatings', () => {
 
   it('writes CSV with a header, quoting, and empty pad columns for screen ratings', async () => {
     dir = await makeTempDir();
-    store = openHubStore(dir);
+    store = await openTestStore(dir);
     const [a, b] = makeStream({ count: 2 });
     if (!a || !b) throw new Error('stream');
     const { hash: _h, ...body } = a;
@@ -125,7 +125,7 @@ describe('exportRatings', () => {
 
   it('writes the national fields to CSV (arrays joined with |, dimensions as JSON) and leaves them empty for legacy rows', async () => {
     dir = await makeTempDir();
-    store = openHubStore(dir);
+    store = await openTestStore(dir);
     const base = makeStream({
       count: 4,
       legacy: (i) => i === 0,

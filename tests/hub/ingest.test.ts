@@ -1,6 +1,5 @@
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SqliteHubStore } from '../../hub/store/sqlite.ts';
 import type { IngestBatch } from '../../src-shared/index.ts';
 import { asError, asReply, asStats, openTestHub, type TestHub } from './harness.ts';
 import { batchOf, forkStream, makeStream, seal } from './records.ts';
@@ -38,12 +37,12 @@ describe('POST /api/v1/ingest: accepted batches', () => {
   it('answers a re-sent batch with all duplicate and counts nothing twice', async () => {
     const stream = makeStream({ count: 10 });
     await t.post(batchOf(stream, 1, 10));
-    const ratingsBefore = (t.snapshot() as { ratings: unknown[] }).ratings;
+    const ratingsBefore = ((await t.snapshot()) as { ratings: unknown[] }).ratings;
 
     const reply = asReply(await t.post(batchOf(stream, 1, 10)));
     expect(reply.items.every((i) => i.status === 'duplicate')).toBe(true);
     expect(reply.ack_through_seq).toBe(10);
-    expect((t.snapshot() as { ratings: unknown[] }).ratings).toEqual(ratingsBefore);
+    expect(((await t.snapshot()) as { ratings: unknown[] }).ratings).toEqual(ratingsBefore);
     expect(await total()).toBe(10);
   });
 
@@ -150,7 +149,7 @@ describe('POST /api/v1/ingest: bad batches change nothing', () => {
 
   it.each(cases)('rejects %s with 400', async (_name, body, code, messagePart) => {
     await t.post(batchOf(stream, 1, 5));
-    const before = t.snapshot();
+    const before = await t.snapshot();
     const metricsBefore = (await t.get('/metrics')).body;
 
     const res = await t.post(body);
@@ -159,25 +158,25 @@ describe('POST /api/v1/ingest: bad batches change nothing', () => {
     expect(error).toMatchObject({ statusCode: 400, code, error: 'Bad Request' });
     expect(error.message).toContain(messagePart);
 
-    expect(t.snapshot()).toEqual(before);
+    expect(await t.snapshot()).toEqual(before);
     expect(await cursorOf('counter-01')).toBe(5);
     expect(await total()).toBe(5);
     expect(rejected((await t.get('/metrics')).body, code)).toBe(rejected(metricsBefore, code) + 1);
   });
 
   it('rejects text/plain with 400 and other media types with 415, changing nothing', async () => {
-    const before = t.snapshot();
+    const before = await t.snapshot();
     const text = await t.post(JSON.stringify(good()), { 'content-type': 'text/plain' });
     expect(text.status).toBe(400);
     expect(asError(text)).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('body') });
     const xml = await t.post('<batch/>', { 'content-type': 'application/xml' });
     expect(xml.status).toBe(415);
     expect(asError(xml).code).toBe('UNSUPPORTED_MEDIA_TYPE');
-    expect(t.snapshot()).toEqual(before);
+    expect(await t.snapshot()).toEqual(before);
   });
 
   it('rejects broken gzip with 400 and an unknown encoding with 415', async () => {
-    const before = t.snapshot();
+    const before = await t.snapshot();
     const broken = await t.hub.app.inject({
       method: 'POST',
       url: '/api/v1/ingest',
@@ -188,7 +187,7 @@ describe('POST /api/v1/ingest: bad batches change nothing', () => {
     expect(asError({ json: broken.json() }).code).toBe('BAD_REQUEST');
     const br = await t.post(JSON.stringify(good()), { 'content-encoding': 'br' });
     expect(br.status).toBe(415);
-    expect(t.snapshot()).toEqual(before);
+    expect(await t.snapshot()).toEqual(before);
   });
 
   it('rejects a body over the limit with 413 PAYLOAD_TOO_LARGE, also when gzip hides the size', async () => {
@@ -210,11 +209,11 @@ describe('POST /api/v1/ingest: chain rules', () => {
   it('answers a seq gap with 409 SEQ_GAP and the cursor, changing nothing', async () => {
     const stream = makeStream({ count: 10 });
     await t.post(batchOf(stream, 1, 5));
-    const before = t.snapshot();
+    const before = await t.snapshot();
     const res = await t.post(batchOf(stream, 8, 10));
     expect(res.status).toBe(409);
     expect(asError(res)).toMatchObject({ statusCode: 409, code: 'SEQ_GAP', error: 'Conflict', cursor: 5 });
-    expect(t.snapshot()).toEqual(before);
+    expect(await t.snapshot()).toEqual(before);
   });
 
   it('answers SEQ_GAP with cursor 0 to a device never seen that does not start at seq 1', async () => {
@@ -228,7 +227,7 @@ describe('POST /api/v1/ingest: chain rules', () => {
   it('answers a forked stream (same seq, other content) with 409 CONFLICT, changing nothing', async () => {
     const stream = makeStream({ count: 12 });
     await t.post(batchOf(stream, 1, 10));
-    const before = t.snapshot();
+    const before = await t.snapshot();
     const fork = forkStream(stream, 5);
     for (const [from, to] of [
       [5, 10],
@@ -239,20 +238,20 @@ describe('POST /api/v1/ingest: chain rules', () => {
       expect(res.status).toBe(409);
       expect(asError(res)).toMatchObject({ code: 'CONFLICT', cursor: 10 });
     }
-    expect(t.snapshot()).toEqual(before);
+    expect(await t.snapshot()).toEqual(before);
     expect(await total()).toBe(10);
   });
 
   it('answers a new item that does not link to the stored head with 409 CHAIN_MISMATCH', async () => {
     const stream = makeStream({ count: 15 });
     await t.post(batchOf(stream, 1, 10));
-    const before = t.snapshot();
+    const before = await t.snapshot();
     const other = forkStream(stream, 6); // same seqs 11..15, but chained to a different seq 10
     const res = await t.post(batchOf(other, 11, 15));
     expect(res.status).toBe(409);
     expect(asError(res)).toMatchObject({ code: 'CHAIN_MISMATCH', cursor: 10 });
     expect(asError(res).message).toContain('items.0.prev_hash');
-    expect(t.snapshot()).toEqual(before);
+    expect(await t.snapshot()).toEqual(before);
   });
 
   it('rejects a batch whose own links are broken with 409 CHAIN_MISMATCH', async () => {
@@ -276,7 +275,7 @@ describe('other routes', () => {
   });
 
   it('answers 503 STORE_UNAVAILABLE with Retry-After when the store cannot serve', async () => {
-    (t.hub.store as SqliteHubStore).db.close();
+    await t.breakStore();
     const res = await t.hub.app.inject({
       method: 'POST',
       url: '/api/v1/ingest',

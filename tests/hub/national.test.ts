@@ -151,13 +151,13 @@ describe('malformed current records: 400 naming the field, nothing stored', () =
   ];
 
   it.each(cases)('rejects %s', async (_name, body, messagePart) => {
-    const before = t.snapshot();
+    const before = await t.snapshot();
     const res = await t.post(body);
     expect(res.status).toBe(400);
     const error = asError(res);
     expect(error.code).toBe('BAD_REQUEST');
     expect(error.message).toContain(messagePart);
-    expect(t.snapshot()).toEqual(before);
+    expect(await t.snapshot()).toEqual(before);
   });
 });
 

@@ -1,7 +1,6 @@
 import { rm } from 'node:fs/promises';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { SqliteHubStore } from '../../hub/store/sqlite.ts';
 import { asReply, makeTempDir, openTestHub } from './harness.ts';
 import { batchOf, makeStream } from './records.ts';
 
@@ -49,9 +48,7 @@ describe('ingest property', () => {
                   expect(again.ack_through_seq).toBe(acked);
                 }
               }
-              const rows = (t.hub.store as SqliteHubStore).db
-                .prepare('SELECT event_id, seq, hash FROM ratings ORDER BY seq')
-                .all();
+              const rows = await t.ratingKeys();
               expect(rows).toEqual(stream.map((r) => ({ event_id: r.event_id, seq: r.seq, hash: r.hash })));
               expect((await t.hub.store.deviceCursor('counter-01'))?.last_seq).toBe(n);
             } finally {

@@ -3,17 +3,17 @@ import fc from 'fast-check';
 import { v7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportRatings } from '../../hub/export.ts';
-import { openHubStore, type SqliteHubStore } from '../../hub/store/sqlite.ts';
+import type { HubStore } from '../../hub/store/types.ts';
 import { canonicalJson, ingestBatchSchema } from '../../src-shared/index.ts';
 import { anyRecordArb, chainAs } from './arbitraries.ts';
-import { makeTempDir } from './harness.ts';
+import { makeTempDir, openTestStore } from './harness.ts';
 import { verifies } from './records.ts';
 
 let dir: string;
-let store: SqliteHubStore;
+let store: HubStore;
 beforeAll(async () => {
   dir = await makeTempDir();
-  store = openHubStore(dir);
+  store = await openTestStore(dir);
 });
 afterAll(async () => {
   await store.close();

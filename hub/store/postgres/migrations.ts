@@ -1,0 +1,188 @@
+import type { PoolClient } from 'pg';
+
+/**
+ * One schema step. Versions follow the SQLite store's (sqlite-migrations.ts): PostgreSQL starts at
+ * the state SQLite reaches at version 3, so a later step carries the same number on both engines.
+ */
+export interface PgMigration {
+  version: number;
+  name: string;
+  up: string;
+}
+
+/** Advisory lock keys (two-int form): class "hao" + what. Database-wide, so one key per purpose. */
+export const LOCK_CLASS = 0x68616f;
+export const LOCK_MIGRATE = 1;
+export const LOCK_PARTITION = 2;
+
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  {
+    version: 3,
+    name: 'devices, ratings partitioned by month, dedup keys, device trust (SQLite v1-v3)',
+    up: `
+      CREATE TABLE devices (
+        device_id  text PRIMARY KEY,
+        last_seq   bigint NOT NULL CHECK (last_seq >= 0),
+        last_hash  text NOT NULL,
+        first_seen text NOT NULL,
+        last_seen  text NOT NULL
+      );
+
+      -- The dedup keys and storage order, unpartitioned: a unique index on a partitioned table must
+      -- include the partition key, so (device, seq) and event_id could not be unique across months there.
+      -- hash is here too so a resend is checked without touching the partitions.
+      CREATE TABLE rating_keys (
+        id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        device_id text NOT NULL REFERENCES devices (device_id),
+        seq       bigint NOT NULL CHECK (seq >= 1),
+        event_id  text NOT NULL UNIQUE,
+        hash      text NOT NULL,
+        day       date NOT NULL,
+        UNIQUE (device_id, seq)
+      );
+
+      -- The records, one partition per month of their Asia/Shanghai day (made on demand at ingest).
+      -- Columns as in the SQLite store (migration 2); id is rating_keys.id.
+      CREATE TABLE ratings (
+        id                  bigint NOT NULL,
+        event_id            text NOT NULL,
+        device_id           text NOT NULL,
+        seq                 bigint NOT NULL,
+        rec_version         smallint NOT NULL CHECK (rec_version IN (1, 2)),
+        outcome             text NOT NULL CHECK (outcome IN ('rated', 'not_rated')),
+        level               smallint CHECK (level BETWEEN 1 AND 5),
+        channel             integer NOT NULL,
+        case_ref            text,
+        item_code           text,
+        item_name           text,
+        case_status         text,
+        accepted_at         text,
+        finished_at         text,
+        assess_number       integer,
+        reasons             text,
+        reason_status       text,
+        reason_dict_version text,
+        dimensions          text,
+        free_text           text,
+        rater_type          text,
+        anonymous           smallint CHECK (anonymous IN (0, 1)),
+        rater               text,
+        signals             text,
+        staff_no            text NOT NULL,
+        staff_name          text NOT NULL,
+        window_id           text NOT NULL,
+        hall_id             text NOT NULL,
+        dept_id             text,
+        config_version      text,
+        opened_at           text NOT NULL,
+        rated_at            text NOT NULL,
+        mono_ms             double precision NOT NULL,
+        app_boot_id         text NOT NULL,
+        source              text NOT NULL,
+        pad_boot_id         bigint,
+        pad_press_id        bigint,
+        pad_key             integer,
+        prev_hash           text NOT NULL,
+        hash                text NOT NULL,
+        -- The record's canonical JSON when the columns cannot give it back byte for byte: a lone
+        -- UTF-16 surrogate (not encodable in UTF-8) or a NUL (PostgreSQL text refuses it).
+        verbatim            text,
+        received_at         text NOT NULL,
+        day                 date NOT NULL,
+        rated_ms            bigint NOT NULL,
+        flagged             smallint NOT NULL CHECK (flagged IN (0, 1)),
+        is_default          smallint NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),
+        CHECK ((outcome = 'rated') = (level IS NOT NULL))
+      ) PARTITION BY RANGE (day);
+      -- Safety net: a row whose month partition is missing lands here instead of failing the batch.
+      CREATE TABLE ratings_default PARTITION OF ratings DEFAULT;
+      CREATE INDEX ratings_id ON ratings (id);
+      CREATE INDEX ratings_day_place ON ratings (day, hall_id, window_id, outcome, level, flagged, is_default);
+
+      CREATE TABLE chain_aliases (
+        device_id   text NOT NULL REFERENCES devices (device_id),
+        seq         bigint NOT NULL,
+        event_id    text NOT NULL,
+        hash        text NOT NULL,
+        received_at text NOT NULL,
+        PRIMARY KEY (device_id, seq)
+      );
+
+      CREATE TABLE enrollment_tokens (
+        token_hash text PRIMARY KEY,
+        hall_id    text NOT NULL,
+        window_id  text NOT NULL,
+        created_at text NOT NULL,
+        expires_at text NOT NULL,
+        used_at    text,
+        used_by    text
+      );
+
+      CREATE TABLE enrolled_devices (
+        n              bigint GENERATED ALWAYS AS IDENTITY,
+        device_id      text PRIMARY KEY,
+        public_key     text NOT NULL UNIQUE,
+        hall_id        text NOT NULL,
+        window_id      text NOT NULL,
+        app_version    text NOT NULL,
+        enrolled_at    text NOT NULL,
+        revoked_at     text,
+        revoked_reason text
+      );
+
+      CREATE TABLE spent_nonces (
+        device_id  text NOT NULL,
+        nonce      text NOT NULL,
+        created_ms bigint NOT NULL,
+        PRIMARY KEY (device_id, nonce)
+      );
+      CREATE INDEX spent_nonces_age ON spent_nonces (created_ms);
+    `,
+  },
+];
+
+export interface PgMigrationReport {
+  from: number;
+  to: number;
+}
+
+/**
+ * Brings the schema (the first one on the search_path) to the latest version in one transaction,
+ * under an advisory lock so two hubs starting together do not both migrate.
+ */
+export async function migratePg(
+  client: PoolClient,
+  migrations: readonly PgMigration[] = PG_MIGRATIONS,
+): Promise<PgMigrationReport> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, LOCK_MIGRATE]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version    integer PRIMARY KEY,
+      name       text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const { rows } = await client.query<{ v: number | null }>(
+      'SELECT max(version) AS v FROM schema_migrations',
+    );
+    const from = rows[0]?.v ?? 0;
+    const latest = migrations.at(-1)?.version ?? 0;
+    if (from > latest) {
+      throw new Error(
+        `the hub database has schema version ${from}, newer than this hub knows (${latest}): upgrade the hub`,
+      );
+    }
+    for (const m of migrations.filter((step) => step.version > from)) {
+      await client.query(m.up);
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+        m.version,
+        m.name,
+      ]);
+    }
+    await client.query('COMMIT');
+    return { from, to: Math.max(from, latest) };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
