@@ -11,6 +11,8 @@ export const HUB_HTTP_ERROR_CODES = {
   unsupportedMediaType: HUB_ERROR_CODES.unsupportedMediaType,
   storeUnavailable: HUB_ERROR_CODES.storeUnavailable,
   internal: HUB_ERROR_CODES.internal,
+  /** 429 with Retry-After: per-device (or per-IP) request limit reached (hub/rate-limit.ts). */
+  rateLimited: 'RATE_LIMITED',
 } as const;
 
 /** HTTP status for each rejection a store can return. */

@@ -18,11 +18,14 @@ import {
   verifyRequest,
 } from '../../src-shared/signing.ts';
 import { describeZodError, HubHttpError, hubError, sendHubError } from '../errors.ts';
+import { bindDeviceLog } from '../logging.ts';
 import type { EnrolledDevice } from '../store/types.ts';
 import type { HubContext } from './context.ts';
 
 export const ENROLL_PATH = `${HUB_API}/enroll`;
 export const ADMIN_PREFIX = `${HUB_API}/admin`;
+/** Enrollment and admin bodies are a few short strings. */
+export const TRUST_BODY_LIMIT = 4 * 1024;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -112,6 +115,7 @@ export function deviceAuth(ctx: HubContext & { requireSignatures: boolean }) {
       );
     }
     request.signedBy = result.deviceId;
+    bindDeviceLog(request, reply, result.deviceId);
   };
 }
 
@@ -130,21 +134,25 @@ export const trustRoutes: FastifyPluginAsync<HubContext & { adminToken: string }
       );
   };
 
-  app.post(`${ADMIN_PREFIX}/enrollment-tokens`, { preHandler: admin }, async (request, reply) => {
-    const parsed = enrollmentTokenRequestSchema.safeParse(request.body ?? {});
-    if (!parsed.success) throw new HubHttpError(400, 'BAD_REQUEST', describeZodError(parsed.error));
-    const t = await store.trust.createToken(
-      parsed.data.hall_id,
-      parsed.data.window_id,
-      parsed.data.ttl_s,
-      now(),
-    );
-    request.log.info(
-      { hall_id: t.hall_id, window_id: t.window_id, expires_at: t.expires_at },
-      'enrollment token made',
-    );
-    return reply.code(201).send(enrollmentTokenReplySchema.parse(t));
-  });
+  app.post(
+    `${ADMIN_PREFIX}/enrollment-tokens`,
+    { preHandler: admin, bodyLimit: TRUST_BODY_LIMIT },
+    async (request, reply) => {
+      const parsed = enrollmentTokenRequestSchema.safeParse(request.body ?? {});
+      if (!parsed.success) throw new HubHttpError(400, 'BAD_REQUEST', describeZodError(parsed.error));
+      const t = await store.trust.createToken(
+        parsed.data.hall_id,
+        parsed.data.window_id,
+        parsed.data.ttl_s,
+        now(),
+      );
+      request.log.info(
+        { hall_id: t.hall_id, window_id: t.window_id, expires_at: t.expires_at },
+        'enrollment token made',
+      );
+      return reply.code(201).send(enrollmentTokenReplySchema.parse(t));
+    },
+  );
 
   app.get(`${ADMIN_PREFIX}/devices`, { preHandler: admin }, async () => ({
     devices: await store.trust.devices(),
@@ -152,7 +160,7 @@ export const trustRoutes: FastifyPluginAsync<HubContext & { adminToken: string }
 
   app.post<{ Params: { id: string } }>(
     `${ADMIN_PREFIX}/devices/:id/revoke`,
-    { preHandler: admin },
+    { preHandler: admin, bodyLimit: TRUST_BODY_LIMIT },
     async (request) => {
       const parsed = revokeRequestSchema.safeParse(request.body ?? {});
       if (!parsed.success) throw new HubHttpError(400, 'BAD_REQUEST', describeZodError(parsed.error));
@@ -164,7 +172,7 @@ export const trustRoutes: FastifyPluginAsync<HubContext & { adminToken: string }
     },
   );
 
-  app.post(ENROLL_PATH, async (request, reply) => {
+  app.post(ENROLL_PATH, { bodyLimit: TRUST_BODY_LIMIT }, async (request, reply) => {
     const parsed = enrollRequestSchema.safeParse(request.body);
     if (!parsed.success) throw new HubHttpError(400, 'BAD_REQUEST', describeZodError(parsed.error));
     try {
