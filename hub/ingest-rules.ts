@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
-import { type AnyRatingRecord, chainInput, type IngestBatch } from '../src-shared/index.ts';
-import type { IngestRejection } from './store/types.ts';
+import type { z } from 'zod';
+import {
+  type AnyRatingRecord,
+  chainInput,
+  type IngestReply,
+  ingestBatchSchema,
+  ingestEnvelopeBatchSchema,
+  ingestItemSchema,
+} from '../src-shared/index.ts';
+import type { DeadLetterItem, HubIngestBatch, HubIngestItem, IngestRejection } from './store/types.ts';
 
 /**
  * The sync rules of architecture.md as pure functions, so every store engine applies the same ones
@@ -16,10 +24,22 @@ export function recordHash(record: AnyRatingRecord): string {
   return createHash('sha256').update(chainInput(record), 'utf8').digest('hex');
 }
 
+export function isDeadLetterItem(item: HubIngestItem): item is DeadLetterItem {
+  return (item as Partial<DeadLetterItem>).dead_letter === true;
+}
+
+/** The SHA-256 an item must carry: of the record, or for a dead letter of the item exactly as it came. */
+export function itemHash(item: HubIngestItem): string {
+  if (!isDeadLetterItem(item)) return recordHash(item);
+  return createHash('sha256')
+    .update(chainInput(item.raw as unknown as AnyRatingRecord), 'utf8')
+    .digest('hex');
+}
+
 /** First item whose `hash` is not the SHA-256 of its content, as a rejection; null when all match. */
-export function verifyHashes(batch: IngestBatch): IngestRejection | null {
+export function verifyHashes(batch: HubIngestBatch): IngestRejection | null {
   for (const [i, item] of batch.items.entries()) {
-    if (recordHash(item) !== item.hash) {
+    if (itemHash(item) !== item.hash) {
       return {
         code: 'HASH_MISMATCH',
         message: `items.${i}.hash: does not match the SHA-256 of the record (seq ${item.seq})`,
@@ -39,10 +59,18 @@ export interface ChainHead {
 export interface ChainLink {
   event_id: string;
   hash: string;
+  /** Set when the hub holds this seq as a dead letter: its reason, so a resend hears it again. */
+  dead_letter?: string | null;
 }
 
 export type IngestPlan =
-  | { ok: true; known: AnyRatingRecord[]; fresh: AnyRatingRecord[] }
+  | {
+      ok: true;
+      known: HubIngestItem[];
+      /** The reply status of each `known` item, in the same order (duplicate, or dead_letter again). */
+      knownStatus: IngestReply['items'];
+      fresh: HubIngestItem[];
+    }
   | { ok: false; rejection: IngestRejection };
 
 /**
@@ -51,12 +79,13 @@ export type IngestPlan =
  * the batch's range.
  */
 export function planIngest(
-  batch: IngestBatch,
+  batch: HubIngestBatch,
   head: ChainHead,
   held: (seq: number) => ChainLink | undefined,
 ): IngestPlan {
-  const known: AnyRatingRecord[] = [];
-  const fresh: AnyRatingRecord[] = [];
+  const known: HubIngestItem[] = [];
+  const knownStatus: IngestReply['items'] = [];
+  const fresh: HubIngestItem[] = [];
   const cursor = head.seq;
   let expectedPrev = head.hash;
   for (const [i, item] of batch.items.entries()) {
@@ -67,6 +96,11 @@ export function planIngest(
         return reject('CONFLICT', `items.${i}: the hub ${what} at seq ${item.seq} for this device`, cursor);
       }
       known.push(item);
+      knownStatus.push(
+        link.dead_letter
+          ? { seq: item.seq, status: 'dead_letter', reason: link.dead_letter }
+          : { seq: item.seq, status: 'duplicate' },
+      );
       continue;
     }
     if (fresh.length === 0 && item.seq !== cursor + 1) {
@@ -87,9 +121,54 @@ export function planIngest(
     fresh.push(item);
     expectedPrev = item.hash;
   }
-  return { ok: true, known, fresh };
+  return { ok: true, known, knownStatus, fresh };
 }
 
 function reject(code: IngestRejection['code'], message: string, cursor: number): IngestPlan {
   return { ok: false, rejection: { code, message, cursor } };
+}
+
+export type ReadBatch = { ok: true; batch: HubIngestBatch } | { ok: false; error: z.ZodError };
+
+/** Longest dead-letter reason kept: the first issues say enough, and the record itself is kept whole. */
+const MAX_REASON = 500;
+
+/**
+ * Reads an ingest body. A fully valid batch is returned as parsed. Otherwise, when the counter
+ * takes dead letters, each item whose envelope is sound (device, seq order, event_id, prev_hash,
+ * hash) and whose hash is the SHA-256 of the item as sent, but whose body fails the record schema,
+ * becomes a dead-letter item in its seq place. Anything else (a bad envelope, a body that fails and
+ * does not match its hash) fails the whole batch with the record schema's error, as before.
+ */
+export function readIngestBatch(body: unknown, acceptDeadLetters: boolean): ReadBatch {
+  const parsed = ingestBatchSchema.safeParse(body);
+  if (parsed.success) return { ok: true, batch: parsed.data };
+  if (!acceptDeadLetters) return { ok: false, error: parsed.error };
+  const envelope = ingestEnvelopeBatchSchema.safeParse(body);
+  if (!envelope.success) return { ok: false, error: parsed.error };
+  const items: HubIngestItem[] = [];
+  for (const raw of envelope.data.items) {
+    const item = ingestItemSchema.safeParse(raw);
+    if (item.success) {
+      items.push(item.data);
+      continue;
+    }
+    const dead: DeadLetterItem = {
+      dead_letter: true,
+      device_id: raw.device_id,
+      seq: raw.seq,
+      event_id: raw.event_id,
+      prev_hash: raw.prev_hash,
+      hash: raw.hash,
+      raw: raw as Record<string, unknown>,
+      reason: item.error.issues
+        .map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`)
+        .join('; ')
+        .slice(0, MAX_REASON),
+    };
+    // A body that fails and does not hash to its hash is damage or tampering, not a newer app.
+    if (itemHash(dead) !== dead.hash) return { ok: false, error: parsed.error };
+    items.push(dead);
+  }
+  return { ok: true, batch: { device_id: envelope.data.device_id, items } };
 }

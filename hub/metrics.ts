@@ -9,6 +9,7 @@ export class HubMetrics {
   storedTotal = 0;
   duplicatesTotal = 0;
   batchesTotal = 0;
+  deadLettersTotal = 0;
   // Every code starts at 0 so a rate() over a code that has never fired still has a series.
   private readonly rejected = new Map<string, number>(
     [
@@ -22,6 +23,10 @@ export class HubMetrics {
     this.batchesTotal += 1;
     this.storedTotal += stored;
     this.duplicatesTotal += duplicates;
+  }
+
+  deadLettered(n: number): void {
+    this.deadLettersTotal += n;
   }
 
   rejectedBatch(code: string): void {
@@ -49,6 +54,15 @@ export class HubMetrics {
         [...this.rejected].map(([code, n]) => [`{code="${code}"}`, n]),
       ),
       ...metric('haocha_hub_ratings', 'gauge', 'Ratings held in the store.', [['', summary.ratings]]),
+      ...metric(
+        'haocha_hub_dead_letters_total',
+        'counter',
+        'Items kept as dead letters (sound chain, body the hub cannot read).',
+        [['', this.deadLettersTotal]],
+      ),
+      ...metric('haocha_hub_dead_letters', 'gauge', 'Dead letters held in the store.', [
+        ['', summary.dead_letters ?? 0],
+      ]),
       ...metric('haocha_hub_devices', 'gauge', 'Devices that have uploaded at least once.', [
         ['', summary.devices],
       ]),

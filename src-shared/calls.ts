@@ -124,6 +124,13 @@ export const syncViewSchema = z.strictObject({
   /** revoked: the hub revoked this terminal; uploading stopped, every rating is kept. */
   hub: z.enum(['ok', 'unreachable', 'rejected', 'revoked', 'unknown']),
   last_error: z.string().nullable(),
+  // Upload progress (optional so views from older counters still parse).
+  /** Ratings acked per second over the last minute of uploading; null before any upload. */
+  upload_rate: z.number().min(0).nullable().optional(),
+  /** Seconds until the queue is drained at that rate; 0 when empty, null when unknown (no rate yet). */
+  eta_s: z.number().min(0).nullable().optional(),
+  /** Ratings the hub kept as dead letters (it cannot read them): never lost, but IT must look. */
+  dead_letters: z.number().int().min(0).optional(),
 });
 export type SyncView = z.infer<typeof syncViewSchema>;
 
@@ -140,7 +147,7 @@ export type StoreView = z.infer<typeof storeViewSchema>;
 
 /** Conditions the hall and the hub must hear about (窗口不空岗, a stuck pad key, a store that cannot write). */
 export const alarmSchema = z.strictObject({
-  kind: z.enum(['unstaffed', 'pad_stuck_key', 'pad_down', 'store']),
+  kind: z.enum(['unstaffed', 'pad_stuck_key', 'pad_down', 'store', 'dead_letter']),
   since: z.string(),
   message: z.string(),
 });

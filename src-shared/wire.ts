@@ -55,11 +55,61 @@ export const ingestBatchSchema = z
   });
 export type IngestBatch = z.infer<typeof ingestBatchSchema>;
 
-export const ingestItemStatusSchema = z.enum(['stored', 'duplicate']);
+/**
+ * The envelope of one stream item: what the chain needs, whatever the body holds. An item with a
+ * sound envelope and a correct hash whose body the hub cannot read (a newer app's field, a failing
+ * rule) is kept as a dead letter instead of blocking the stream (decisions.md "Dead letters").
+ */
+export const ingestEnvelopeSchema = z.looseObject({
+  device_id: z.string().min(1).max(64),
+  seq: z.number().int().min(1),
+  event_id: z.string().min(1).max(64),
+  prev_hash: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (SHA-256)'),
+  hash: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (SHA-256)'),
+});
+export type IngestEnvelope = z.infer<typeof ingestEnvelopeSchema>;
+/** A batch whose items are checked as envelopes only; bodies are checked item by item after. */
+export const ingestEnvelopeBatchSchema = z
+  .strictObject({
+    device_id: z.string().min(1).max(64),
+    items: z.array(ingestEnvelopeSchema).min(1).max(MAX_BATCH_ITEMS),
+  })
+  .superRefine((batch, ctx) => {
+    batch.items.forEach((item, i) => {
+      if (item.device_id !== batch.device_id)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['items', i, 'device_id'],
+          message: 'item device_id differs from the batch device_id',
+        });
+      const prev = batch.items[i - 1];
+      if (prev && item.seq !== prev.seq + 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['items', i, 'seq'],
+          message: `seq must follow ${prev.seq} without a gap`,
+        });
+    });
+  });
+
+/**
+ * Request header by which a counter says it takes `dead_letter` item statuses. Without it the hub
+ * answers a batch with an unreadable body with 400 as before, so older counters see no new status.
+ */
+export const DEAD_LETTER_HEADER = 'x-haocha-dead-letter';
+
+export const ingestItemStatusSchema = z.enum(['stored', 'duplicate', 'dead_letter']);
 export const ingestReplySchema = z.strictObject({
   /** Every seq up to and including this one is durably stored at the hub: the counter may mark them acked. */
   ack_through_seq: z.number().int().min(0),
-  items: z.array(z.strictObject({ seq: z.number().int(), status: ingestItemStatusSchema })),
+  items: z.array(
+    z.strictObject({
+      seq: z.number().int(),
+      status: ingestItemStatusSchema,
+      /** With dead_letter: why the hub cannot read the record (kept verbatim at the hub). */
+      reason: z.string().optional(),
+    }),
+  ),
   server_time: z.iso.datetime({ offset: true }),
 });
 export type IngestReply = z.infer<typeof ingestReplySchema>;

@@ -2,7 +2,7 @@ import { pipeline, type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AUTH_ERROR_CODES } from '../../src-shared/enrollment.ts';
-import { HUB_API, HUB_ERROR_CODES, ingestBatchSchema, ingestReplySchema } from '../../src-shared/index.ts';
+import { DEAD_LETTER_HEADER, HUB_API, HUB_ERROR_CODES, ingestReplySchema } from '../../src-shared/index.ts';
 import {
   describeZodError,
   HUB_HTTP_ERROR_CODES,
@@ -11,6 +11,7 @@ import {
   REJECTION_STATUS,
   sendHubError,
 } from '../errors.ts';
+import { readIngestBatch } from '../ingest-rules.ts';
 import type { HubContext } from './context.ts';
 import { deviceAuth, digestBody } from './trust.ts';
 
@@ -28,31 +29,40 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & { requireSignatures: 
     INGEST_PATH,
     { bodyLimit: INGEST_BODY_LIMIT, preParsing: [digestBody, gunzipBody], preHandler: auth },
     async (request, reply) => {
-      const parsed = ingestBatchSchema.safeParse(request.body);
-      if (!parsed.success) {
+      // Only a counter that says it takes dead letters gets them; others keep the whole-batch 400.
+      const parsed = readIngestBatch(request.body, request.headers[DEAD_LETTER_HEADER] === '1');
+      if (!parsed.ok) {
         metrics.rejectedBatch(HUB_ERROR_CODES.badRequest);
         return sendHubError(reply, hubError(400, HUB_ERROR_CODES.badRequest, describeZodError(parsed.error)));
       }
+      const batch = parsed.batch;
       // A device uploads only its own stream: a signed batch for another device id is refused.
-      if (request.signedBy !== undefined && request.signedBy !== parsed.data.device_id)
+      if (request.signedBy !== undefined && request.signedBy !== batch.device_id)
         return sendHubError(
           reply,
           hubError(
             403,
             AUTH_ERROR_CODES.deviceMismatch,
-            `signed by ${request.signedBy}, uploads for ${parsed.data.device_id}`,
+            `signed by ${request.signedBy}, uploads for ${batch.device_id}`,
           ),
         );
-      const outcome = await store.ingest(parsed.data, now());
+      const outcome = await store.ingest(batch, now());
       if (!outcome.ok) {
         const { code, message, cursor } = outcome.rejection;
         metrics.rejectedBatch(code);
         // A fork or broken chain may be a cloned terminal (threat T7): log it as an alarm, not a hiccup.
         const level = code === 'CONFLICT' || code === 'CHAIN_MISMATCH' ? 'error' : 'warn';
-        request.log[level]({ device_id: parsed.data.device_id, code, cursor }, 'ingest batch rejected');
+        request.log[level]({ device_id: batch.device_id, code, cursor }, 'ingest batch rejected');
         return sendHubError(reply, hubError(REJECTION_STATUS[code], code, message, cursor));
       }
       metrics.accepted(outcome.stored, outcome.duplicates);
+      if (outcome.dead_letters) {
+        metrics.deadLettered(outcome.dead_letters);
+        request.log.warn(
+          { device_id: batch.device_id, dead_letters: outcome.dead_letters },
+          'ingest: items kept as dead letters',
+        );
+      }
       return ingestReplySchema.parse(outcome.reply);
     },
   );

@@ -178,6 +178,25 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX spent_nonces_age ON spent_nonces (created_ms);
     `,
   },
+  {
+    version: 6,
+    name: 'dead letters: stream items kept verbatim whose body the hub cannot read',
+    up: `
+      -- A dead letter takes its (device, seq) place in the chain (the cursor moves past it) and is
+      -- never counted in the statistics; record is the item exactly as it came (canonical JSON).
+      CREATE TABLE dead_letters (
+        id          INTEGER PRIMARY KEY,
+        device_id   TEXT NOT NULL REFERENCES devices (device_id),
+        seq         INTEGER NOT NULL CHECK (seq >= 1),
+        event_id    TEXT NOT NULL,
+        hash        TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        record      TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        UNIQUE (device_id, seq)
+      ) STRICT;
+    `,
+  },
 ];
 
 export interface MigrationReport {

@@ -6,19 +6,20 @@ import {
   type Channel,
   canonicalJson,
   GENESIS_HASH,
-  type IngestBatch,
   type IngestReply,
   isLegacyRecord,
   type LegacyRatingRecord,
   type Level,
   type RatingRecord,
 } from '../../src-shared/index.ts';
-import { type ChainLink, planIngest, verifyHashes } from '../ingest-rules.ts';
+import { type ChainLink, isDeadLetterItem, planIngest, verifyHashes } from '../ingest-rules.ts';
 import { shanghaiDay } from '../time.ts';
 import { type MigrationReport, migrate } from './sqlite-migrations.ts';
 import { SqliteTrustStore } from './sqlite-trust.ts';
 import {
+  type DeadLetterPage,
   type DeviceCursor,
+  type HubIngestBatch,
   type HubStore,
   type IngestOutcome,
   type ListRatingsOptions,
@@ -180,10 +181,36 @@ export class SqliteHubStore implements HubStore {
       device: db.prepare<[string], DeviceCursor>(
         'SELECT device_id, last_seq, last_hash, first_seen, last_seen FROM devices WHERE device_id = ?',
       ),
-      links: db.prepare<[string, number, number, string, number, number], ChainLink & { seq: number }>(
-        `SELECT seq, event_id, hash FROM ratings WHERE device_id = ? AND seq BETWEEN ? AND ?
+      links: db.prepare<
+        [string, number, number, string, number, number, string, number, number],
+        ChainLink & { seq: number }
+      >(
+        `SELECT seq, event_id, hash, NULL AS dead_letter FROM ratings WHERE device_id = ? AND seq BETWEEN ? AND ?
          UNION ALL
-         SELECT seq, event_id, hash FROM chain_aliases WHERE device_id = ? AND seq BETWEEN ? AND ?`,
+         SELECT seq, event_id, hash, NULL FROM chain_aliases WHERE device_id = ? AND seq BETWEEN ? AND ?
+         UNION ALL
+         SELECT seq, event_id, hash, reason FROM dead_letters WHERE device_id = ? AND seq BETWEEN ? AND ?`,
+      ),
+      insertDeadLetter: db.prepare(
+        `INSERT INTO dead_letters (device_id, seq, event_id, hash, reason, record, received_at)
+         VALUES (@device_id, @seq, @event_id, @hash, @reason, @record, @received_at)`,
+      ),
+      countDeadLetters: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM dead_letters'),
+      deadLetterPage: db.prepare<
+        [number, number],
+        {
+          id: number;
+          device_id: string;
+          seq: number;
+          event_id: string;
+          hash: string;
+          reason: string;
+          record: string;
+          received_at: string;
+        }
+      >(
+        `SELECT id, device_id, seq, event_id, hash, reason, record, received_at FROM dead_letters
+         WHERE id > ? ORDER BY id LIMIT ?`,
       ),
       upsertDevice: db.prepare(
         `INSERT INTO devices (device_id, last_seq, last_hash, first_seen, last_seen)
@@ -215,19 +242,19 @@ export class SqliteHubStore implements HubStore {
       ping: db.prepare('SELECT 1'),
     };
     // IMMEDIATE: take the write lock at BEGIN, so a second process cannot interleave a read-then-write.
-    this.ingestTx = db.transaction((batch: IngestBatch, now: string) =>
+    this.ingestTx = db.transaction((batch: HubIngestBatch, now: string) =>
       this.ingestLocked(batch, now),
     ).immediate;
   }
 
-  async ingest(batch: IngestBatch, receivedAt: Date): Promise<IngestOutcome> {
+  async ingest(batch: HubIngestBatch, receivedAt: Date): Promise<IngestOutcome> {
     // Pure CPU, done before the write lock is taken.
     const bad = verifyHashes(batch);
     if (bad) return { ok: false, rejection: bad };
     return this.guard(() => this.ingestTx(batch, receivedAt.toISOString()));
   }
 
-  private ingestLocked(batch: IngestBatch, now: string): IngestOutcome {
+  private ingestLocked(batch: HubIngestBatch, now: string): IngestOutcome {
     const device = this.stmt.device.get(batch.device_id);
     const head = device ? { seq: device.last_seq, hash: device.last_hash } : { seq: 0, hash: GENESIS_HASH };
     const first = batch.items[0]?.seq ?? 1;
@@ -235,8 +262,9 @@ export class SqliteHubStore implements HubStore {
     const held = new Map<number, ChainLink>();
     if (first <= head.seq) {
       const to = Math.min(last, head.seq);
-      for (const row of this.stmt.links.all(batch.device_id, first, to, batch.device_id, first, to)) {
-        held.set(row.seq, { event_id: row.event_id, hash: row.hash });
+      const d = batch.device_id;
+      for (const row of this.stmt.links.all(d, first, to, d, first, to, d, first, to)) {
+        held.set(row.seq, { event_id: row.event_id, hash: row.hash, dead_letter: row.dead_letter });
       }
     }
     const plan = planIngest(batch, head, (seq) => held.get(seq));
@@ -249,9 +277,22 @@ export class SqliteHubStore implements HubStore {
       last_hash: tail ? tail.hash : head.hash,
       now,
     });
-    const items: IngestReply['items'] = plan.known.map((r) => ({ seq: r.seq, status: 'duplicate' as const }));
+    const items: IngestReply['items'] = [...plan.knownStatus];
     let stored = 0;
+    let dead = 0;
     for (const record of plan.fresh) {
+      if (isDeadLetterItem(record)) {
+        // Kept verbatim with its reason; the cursor moves past it (decisions.md "Dead letters").
+        this.stmt.insertDeadLetter.run({
+          ...pick(record),
+          reason: record.reason,
+          record: canonicalJson(record.raw),
+          received_at: now,
+        });
+        dead++;
+        items.push({ seq: record.seq, status: 'dead_letter', reason: record.reason });
+        continue;
+      }
       const inserted = this.stmt.insertRating.run(toRow(record, now)).changes === 1;
       if (!inserted) {
         // Only the event_id can collide (seq is above the cursor): the rating is already counted.
@@ -264,7 +305,8 @@ export class SqliteHubStore implements HubStore {
       ok: true,
       reply: { ack_through_seq: tail ? tail.seq : head.seq, items, server_time: now },
       stored,
-      duplicates: items.length - stored,
+      duplicates: items.length - stored - dead,
+      dead_letters: dead,
     };
   }
 
@@ -302,7 +344,17 @@ export class SqliteHubStore implements HubStore {
     return this.guard(() => ({
       ratings: this.stmt.countRatings.get()?.n ?? 0,
       devices: this.stmt.countDevices.get()?.n ?? 0,
+      dead_letters: this.stmt.countDeadLetters.get()?.n ?? 0,
     }));
+  }
+
+  async listDeadLetters(options: { after?: number; limit?: number }): Promise<DeadLetterPage> {
+    const limit = Math.max(1, Math.min(options.limit ?? 1000, 10_000));
+    const rows = this.guard(() => this.stmt.deadLetterPage.all(options.after ?? 0, limit));
+    return {
+      dead_letters: rows.map((r) => ({ ...r, record: JSON.parse(r.record) as Record<string, unknown> })),
+      next: rows.length === limit ? (rows.at(-1)?.id ?? null) : null,
+    };
   }
 
   async ping(): Promise<void> {
@@ -349,7 +401,7 @@ interface StatsCountSqlRow {
   count: number;
 }
 
-function pick(record: AnyRatingRecord) {
+function pick(record: Pick<AnyRatingRecord, 'device_id' | 'seq' | 'event_id' | 'hash'>) {
   return { device_id: record.device_id, seq: record.seq, event_id: record.event_id, hash: record.hash };
 }
 

@@ -1,7 +1,6 @@
 import type {
   AnyRatingRecord,
   HUB_ERROR_CODES,
-  IngestBatch,
   IngestReply,
   Level,
   RatingOutcome,
@@ -17,7 +16,7 @@ export interface HubStore {
    * Stores a schema-validated batch in one transaction, all or nothing: verifies hashes, checks the
    * device's chain, inserts the new records, advances the cursor. A rejection changes nothing.
    */
-  ingest(batch: IngestBatch, receivedAt: Date): Promise<IngestOutcome>;
+  ingest(batch: HubIngestBatch, receivedAt: Date): Promise<IngestOutcome>;
   /** The device's chain head at the hub, or null for a device never seen. */
   deviceCursor(deviceId: string): Promise<DeviceCursor | null>;
   /** Record counts per Asia/Shanghai day, hall, window, outcome, level and flags, for days from..to inclusive. */
@@ -26,6 +25,8 @@ export interface HubStore {
   listRatings(options: ListRatingsOptions): Promise<RatingPage>;
   /** Sizes for /metrics. */
   summary(): Promise<StoreSummary>;
+  /** Dead letters in storage order (GET /api/v1/admin/dead-letters); optional until every engine has it. */
+  listDeadLetters?(options: { after?: number; limit?: number }): Promise<DeadLetterPage>;
   /** Throws when the store cannot answer (for /healthz). */
   ping(): Promise<void>;
   /** Enrollment tokens, enrolled device keys and spent nonces (device trust). */
@@ -48,7 +49,7 @@ export interface IngestRejection {
 }
 
 export type IngestOutcome =
-  | { ok: true; reply: IngestReply; stored: number; duplicates: number }
+  | { ok: true; reply: IngestReply; stored: number; duplicates: number; dead_letters?: number }
   | { ok: false; rejection: IngestRejection };
 
 export interface DeviceCursor {
@@ -94,6 +95,45 @@ export interface RatingPage {
 export interface StoreSummary {
   ratings: number;
   devices: number;
+  /** Items held in dead_letters (absent from engines without them). */
+  dead_letters?: number;
+}
+
+/**
+ * A stream item whose envelope and hash are sound but whose body the hub cannot read (a field from
+ * a newer app, a failing rule): it takes its place in the chain and is kept verbatim, not counted.
+ */
+export interface DeadLetterItem {
+  dead_letter: true;
+  device_id: string;
+  seq: number;
+  event_id: string;
+  prev_hash: string;
+  hash: string;
+  /** The item exactly as it arrived (its hash is the SHA-256 of chainInput(raw)). */
+  raw: Record<string, unknown>;
+  reason: string;
+}
+export type HubIngestItem = AnyRatingRecord | DeadLetterItem;
+/** What the store ingests: a schema-valid IngestBatch, or one with dead-letter items in their seq places. */
+export interface HubIngestBatch {
+  device_id: string;
+  items: HubIngestItem[];
+}
+
+export interface StoredDeadLetter {
+  id: number;
+  device_id: string;
+  seq: number;
+  event_id: string;
+  hash: string;
+  reason: string;
+  received_at: string;
+  record: Record<string, unknown>;
+}
+export interface DeadLetterPage {
+  dead_letters: StoredDeadLetter[];
+  next: number | null;
 }
 
 /** The store cannot serve right now (disk full, locked, I/O error): a 503, the counter retries later. */

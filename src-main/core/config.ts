@@ -102,6 +102,16 @@ export const counterConfigSchema = z.strictObject({
       batch_size: z.number().int().min(1).max(500).default(200),
       backoff_min_ms: z.number().int().min(10).default(1000),
       backoff_max_ms: z.number().int().min(10).default(300_000),
+      /**
+       * Largest gzip-compressed upload body; absent = 262144 (256 KiB, architecture.md). Optional so
+       * sync configs written before it still type-check; one record alone may exceed it.
+       */
+      max_batch_bytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(4 * 1024 * 1024)
+        .optional(),
     })
     .default({ interval_ms: 2000, batch_size: 200, backoff_min_ms: 1000, backoff_max_ms: 300_000 }),
 });

@@ -539,6 +539,8 @@ export class Counter extends EventEmitter<CounterEvents> {
     const store = this.storeView();
     if (store.health !== 'ok')
       list.push({ kind: 'store', since: this.now().toISOString(), message: store.message ?? store.health });
+    const deadLetter = this.sync.deadLetterAlarm();
+    if (deadLetter) list.push(deadLetter);
     return list;
   }
 

@@ -1,11 +1,14 @@
 import { EventEmitter } from 'node:events';
+import { gzipSync } from 'node:zlib';
 import { AUTH_ERROR_CODES } from '../../src-shared/enrollment.ts';
 import {
+  type Alarm,
+  DEAD_LETTER_HEADER,
   HUB_API,
   HUB_ERROR_CODES,
   hubErrorSchema,
-  type IngestBatch,
   ingestReplySchema,
+  MAX_BATCH_ITEMS,
   type SyncView,
 } from '../../src-shared/index.ts';
 import type { CounterConfig } from './config.ts';
@@ -29,6 +32,105 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
+/** Default cap on a batch's gzip-compressed body (architecture.md "Sync rules": ≤ 256 KiB). */
+export const DEFAULT_MAX_BATCH_BYTES = 262_144;
+/** Cap on the inflated body: the hub's ingest limit is 4 MiB of inflated bytes; stay well under. */
+export const MAX_RAW_BATCH_BYTES = 3 * 1024 * 1024;
+/** Aim this far under the limit when estimating, so the check after gzip rarely has to cut again. */
+const ESTIMATE_MARGIN = 0.9;
+
+export interface CutLimits {
+  /** Largest gzip body; a batch of one record may exceed it (a record is never split). */
+  maxBytes: number;
+  maxItems: number;
+  /** Largest inflated body (the hub's body limit counts inflated bytes). */
+  maxRawBytes: number;
+}
+
+export interface CutBatch {
+  /** How many of the given items the batch holds (the oldest ones, at least 1). */
+  count: number;
+  /** The gzip body to send. */
+  body: Buffer;
+  /** Compressed ÷ inflated size of this body: the estimate for the next batch. */
+  ratio: number;
+  /** gzip runs it took (1 when the estimate held). */
+  attempts: number;
+}
+
+/**
+ * Cuts the oldest items into one upload: a JSON IngestBatch, gzip-compressed, within the limits.
+ * Gzipping after every added item would cost O(n²); instead the count is estimated from the items'
+ * JSON sizes and the compression ratio of the previous batch, the body is gzipped once, and only
+ * if it came out over the limit is the count scaled down by the overshoot and gzipped again.
+ * `items` are the items' JSON texts, oldest first; `ratio` ≤ 0 or absent assumes no compression.
+ */
+export function cutBatch(deviceId: string, items: readonly string[], limits: CutLimits, ratio = 1): CutBatch {
+  if (items.length === 0) throw new RangeError('cutBatch: no items');
+  const head = `{"device_id":${JSON.stringify(deviceId)},"items":[`;
+  const tail = ']}';
+  const estimate = ratio > 0 && ratio <= 1 ? ratio : 1;
+  let raw = Buffer.byteLength(head) + Buffer.byteLength(tail);
+  let n = 0;
+  const cap = Math.min(items.length, limits.maxItems);
+  while (n < cap) {
+    const add = Buffer.byteLength(items[n] as string) + (n > 0 ? 1 : 0);
+    if (
+      n > 0 &&
+      (raw + add > limits.maxRawBytes || (raw + add) * estimate > limits.maxBytes * ESTIMATE_MARGIN)
+    )
+      break;
+    raw += add;
+    n++;
+  }
+  for (let attempts = 1; ; attempts++) {
+    const text = `${head}${items.slice(0, n).join(',')}${tail}`;
+    const body = gzipSync(text);
+    if (body.length <= limits.maxBytes || n === 1) {
+      return { count: n, body, ratio: body.length / Buffer.byteLength(text), attempts };
+    }
+    // Over: scale the count by the overshoot (at least one fewer), then check again.
+    n = Math.max(1, Math.min(n - 1, Math.floor(((n * limits.maxBytes) / body.length) * ESTIMATE_MARGIN)));
+  }
+}
+
+/** Ratings acked per second over a sliding window of recent uploads (progress and ETA). */
+export class UploadRate {
+  private readonly samples: { start: number; end: number; n: number }[] = [];
+
+  constructor(
+    private readonly windowMs = 60_000,
+    private readonly clock: () => number = () => performance.now(),
+  ) {}
+
+  /** `n` ratings were acked by an upload that started at `start` (this clock's ms). */
+  add(start: number, n: number): void {
+    this.samples.push({ start, end: this.clock(), n });
+    this.trim();
+  }
+
+  /** Ratings per second, or null with no upload in the window. */
+  perSecond(): number | null {
+    this.trim();
+    const first = this.samples[0];
+    if (!first) return null;
+    const spanMs = Math.max(1, this.clock() - first.start);
+    return (this.samples.reduce((sum, x) => sum + x.n, 0) * 1000) / spanMs;
+  }
+
+  private trim(): void {
+    const from = this.clock() - this.windowMs;
+    while (this.samples.length > 0 && (this.samples[0] as { end: number }).end < from) this.samples.shift();
+  }
+}
+
+/** Seconds to drain `depth` at `rate` per second: 0 when empty, null when the rate is unknown. */
+export function etaSeconds(depth: number, rate: number | null): number | null {
+  if (depth === 0) return 0;
+  if (rate === null || rate <= 0) return null;
+  return Math.ceil(depth / rate);
+}
+
 /**
  * The one uploader of a counter: sends the oldest unacked ratings to the hub and marks what the
  * hub acked. It deletes nothing; a stopped or failing hub only makes the queue longer.
@@ -43,6 +145,11 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
   private lastError: string | null = null;
   /** Set after a chain mismatch or a forked stream: uploading stops until IT looks (architecture.md). */
   private halted = false;
+  /** Compressed ÷ inflated size of the last batch, to estimate the next cut. */
+  private ratio = 1;
+  private readonly rate = new UploadRate();
+  private deadLetters: number;
+  private lastDeadLetter: { seq: number; reason: string; at: string } | null;
 
   constructor(
     private readonly store: CounterStore,
@@ -53,7 +160,10 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
     private readonly signer: RequestSigner | null = null,
   ) {
     super();
-    this.batchSize = config.batch_size;
+    this.batchSize = Math.min(config.batch_size, MAX_BATCH_ITEMS);
+    const dead = store.deadLetterStats();
+    this.deadLetters = dead.count;
+    this.lastDeadLetter = dead.last;
   }
 
   start(): void {
@@ -74,6 +184,7 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
 
   view(): SyncView {
     const q = this.store.queueStats();
+    const rate = this.rate.perSecond();
     return {
       queue_depth: q.queue_depth,
       last_acked_seq: q.last_acked_seq,
@@ -82,6 +193,19 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
         : null,
       hub: this.health,
       last_error: this.lastError,
+      upload_rate: rate === null ? null : Math.round(rate * 10) / 10,
+      eta_s: etaSeconds(q.queue_depth, rate),
+      dead_letters: this.deadLetters,
+    };
+  }
+
+  /** A warning for the counter's alarms while the hub has kept any of our ratings as dead letters. */
+  deadLetterAlarm(): Alarm | null {
+    if (this.deadLetters === 0 || !this.lastDeadLetter) return null;
+    return {
+      kind: 'dead_letter',
+      since: this.lastDeadLetter.at,
+      message: `中心无法读取 ${this.deadLetters} 条评价，已单独保存待核查（最近 seq ${this.lastDeadLetter.seq}：${this.lastDeadLetter.reason}）`,
     };
   }
 
@@ -112,16 +236,33 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
 
   /** One batch; returns the delay before the next tick. */
   private async uploadOnce(): Promise<number> {
-    const items = this.store.unsentBatch(this.batchSize);
-    if (items.length === 0) {
+    const unsent = this.store.unsentBatch(this.batchSize);
+    if (unsent.length === 0) {
       this.attempt = 0;
       return this.config.interval_ms;
     }
-    const batch: IngestBatch = { device_id: this.store.deviceId, items };
+    const cut = cutBatch(
+      this.store.deviceId,
+      unsent.map((r) => JSON.stringify(r)),
+      {
+        maxBytes: this.config.max_batch_bytes ?? DEFAULT_MAX_BATCH_BYTES,
+        maxItems: this.batchSize,
+        maxRawBytes: MAX_RAW_BATCH_BYTES,
+      },
+      this.ratio,
+    );
+    this.ratio = cut.ratio;
+    const items = unsent.slice(0, cut.count);
     const url = `${this.hubUrl}${HUB_API}/ingest`;
-    const payload = Buffer.from(JSON.stringify(batch));
-    const base = { 'content-type': 'application/json' };
+    // The signature's Content-Digest covers these bytes exactly as sent (gzip), as the hub digests them.
+    const payload = cut.body;
+    const base = {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+      [DEAD_LETTER_HEADER]: '1',
+    };
     const sentAt = new Date();
+    const started = performance.now();
     const headers = this.signer ? await this.signer.headers('POST', url, payload, base) : base;
     const res = await this.fetchImpl(url, {
       method: 'POST',
@@ -132,15 +273,15 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
     const text = await res.text();
     if (res.ok) {
       const reply = ingestReplySchema.parse(JSON.parse(text));
-      this.store.markAckedThrough(reply.ack_through_seq);
+      this.recordDeadLetters(reply.items, items);
+      const acked = this.store.markAckedThrough(reply.ack_through_seq);
+      this.rate.add(started, acked);
       this.attempt = 0;
       this.health = 'ok';
       this.lastError = null;
       this.batchSize = Math.min(this.config.batch_size, this.batchSize * 2);
       // More waiting? Go on at once instead of waiting a full interval.
-      return items.length === this.batchSize || this.store.queueStats().queue_depth > 0
-        ? 0
-        : this.config.interval_ms;
+      return this.store.queueStats().queue_depth > 0 ? 0 : this.config.interval_ms;
     }
     const body = hubErrorSchema.safeParse(safeJson(text));
     const code = body.success ? body.data.code : `HTTP_${res.status}`;
@@ -187,6 +328,28 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
       `${code}: ${message}`,
       retryAfter,
     );
+  }
+
+  /** Dead letters in a reply go to the counter's own table (once per seq) and raise the alarm. */
+  private recordDeadLetters(
+    statuses: { seq: number; status: string; reason?: string | undefined }[],
+    sent: { seq: number; event_id: string }[],
+  ): void {
+    const dead = statuses.filter((s) => s.status === 'dead_letter');
+    if (dead.length === 0) return;
+    const eventIds = new Map(sent.map((r) => [r.seq, r.event_id]));
+    const added = this.store.recordDeadLetters(
+      dead.map((d) => ({
+        seq: d.seq,
+        event_id: eventIds.get(d.seq) ?? '',
+        reason: d.reason ?? 'no reason given by the hub',
+      })),
+    );
+    if (added === 0) return;
+    const stats = this.store.deadLetterStats();
+    this.deadLetters = stats.count;
+    this.lastDeadLetter = stats.last;
+    process.emitWarning(`hub kept ${added} rating(s) as dead letters: ${stats.last?.reason ?? ''}`);
   }
 
   private fail(health: SyncHealth, message: string, retryAfterMs: number | null): number {

@@ -335,10 +335,12 @@ function ServiceControls() {
 
 function StatusStrip() {
   const { t } = useTranslation();
-  const { pad, queue, hub, link, alarms } = useAppStore(
+  const { pad, queue, eta, rate, hub, link, alarms } = useAppStore(
     useShallow((s) => ({
       pad: s.pad?.link ?? null,
       queue: s.sync?.queue_depth ?? null,
+      eta: s.sync?.eta_s ?? null,
+      rate: s.sync?.upload_rate ?? null,
       hub: s.sync?.hub ?? null,
       link: s.connection,
       alarms: s.alarms,
@@ -350,7 +352,15 @@ function StatusStrip() {
       text: t('staff.status.pad', { value: pad ? t(`staff.pad.${pad}`) : '—' }),
       bad: pad === 'down',
     },
-    { key: 'queue', text: t('staff.status.queue', { n: queue ?? '—' }), bad: false },
+    {
+      key: 'queue',
+      // While a backlog drains: how long it will take, at the rate of the last minute.
+      text:
+        queue && eta && rate
+          ? t('staff.status.queueEta', { n: queue, minutes: Math.max(1, Math.ceil(eta / 60)), rate })
+          : t('staff.status.queue', { n: queue ?? '—' }),
+      bad: false,
+    },
     {
       key: 'hub',
       text: t('staff.status.hub', { value: hub ? t(`staff.hub.${hub}`) : '—' }),

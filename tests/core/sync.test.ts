@@ -86,7 +86,11 @@ describe('sync to a real hub over loopback', () => {
       for await (const c of req) chunks.push(c as Buffer);
       const upstream = await fetch(`${hub.url}${req.url}`, {
         method: req.method,
-        headers: { 'content-type': String(req.headers['content-type'] ?? 'application/json') },
+        headers: {
+          'content-type': String(req.headers['content-type'] ?? 'application/json'),
+          // Uploads are gzip: pass the encoding on with the bytes.
+          ...(req.headers['content-encoding'] ? { 'content-encoding': req.headers['content-encoding'] } : {}),
+        },
         body: chunks.length ? Buffer.concat(chunks) : undefined,
       });
       const text = await upstream.text();

@@ -424,6 +424,26 @@ export class CounterStore {
     );
   }
 
+  /**
+   * Ratings the hub kept as dead letters (it cannot read them; the stream went on past them): kept
+   * here with the reason, once per seq, so staff and IT see them. Returns how many were new.
+   */
+  recordDeadLetters(items: { seq: number; event_id: string; reason: string }[]): number {
+    if (items.length === 0) return 0;
+    const insert = this.db.prepare(
+      'INSERT INTO dead_letter (seq, event_id, reason, at) VALUES (?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING',
+    );
+    const at = this.now().toISOString();
+    return this.transact(() =>
+      items.reduce((n, d) => n + insert.run(d.seq, d.event_id, d.reason, at).changes, 0),
+    );
+  }
+
+  /** Dead-letter count and the latest one, for status and the alarm. */
+  deadLetterStats(): { count: number; last: { seq: number; reason: string; at: string } | null } {
+    return deadLetterStats(this.db);
+  }
+
   /** The hub holds less than we thought (restored from a backup): send again everything after its cursor. */
   rewindTo(cursor: number): number {
     return this.guard(
@@ -638,4 +658,18 @@ export function queueStats(db: Db): {
     oldest_unsent_at: first?.rated_at ?? null,
     last_seq: lastSeq,
   };
+}
+
+/** Dead letters recorded at this counter (readable from a read-only handle, for `haocha status`). */
+export function deadLetterStats(db: Db): {
+  count: number;
+  last: { seq: number; reason: string; at: string } | null;
+} {
+  const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dead_letter'").get();
+  if (!has) return { count: 0, last: null };
+  const n = db.prepare('SELECT COUNT(*) AS n FROM dead_letter').get() as { n: number };
+  const last = db.prepare('SELECT seq, reason, at FROM dead_letter ORDER BY seq DESC LIMIT 1').get() as
+    | { seq: number; reason: string; at: string }
+    | undefined;
+  return { count: n.n, last: last ?? null };
 }

@@ -169,4 +169,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX pad_presses_rating ON pad_presses (rating_seq) WHERE rating_seq IS NOT NULL;
   `,
+  // 5: dead letters (issue 6). A rating the hub kept aside because it cannot read it: the stream
+  // went on past it, the rating row stays (acked, so the hub holds it), and this says why.
+  `
+  CREATE TABLE dead_letter (
+    seq      INTEGER PRIMARY KEY,              -- the rating's seq (the row may be pruned later)
+    event_id TEXT NOT NULL,
+    reason   TEXT NOT NULL,
+    at       TEXT NOT NULL                     -- when the hub's reply said so (counter clock)
+  ) STRICT;
+  `,
 ];
