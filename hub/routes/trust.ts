@@ -158,6 +158,21 @@ export const trustRoutes: FastifyPluginAsync<HubContext & { adminToken: string }
     devices: await store.trust.devices(),
   }));
 
+  // Dead letters (decisions.md "Dead letters"): items kept verbatim whose body the hub cannot read.
+  app.get<{ Querystring: { after?: string; limit?: string } }>(
+    `${ADMIN_PREFIX}/dead-letters`,
+    { preHandler: admin },
+    async (request) => {
+      if (!store.listDeadLetters)
+        throw new HubHttpError(501, 'NOT_IMPLEMENTED', 'this store keeps no dead letters');
+      const after = Number(request.query.after ?? 0);
+      const limit = Number(request.query.limit ?? 1000);
+      if (!Number.isSafeInteger(after) || after < 0 || !Number.isSafeInteger(limit) || limit < 1)
+        throw new HubHttpError(400, 'BAD_REQUEST', 'after and limit must be whole numbers (limit ≥ 1)');
+      return store.listDeadLetters({ after, limit });
+    },
+  );
+
   app.post<{ Params: { id: string } }>(
     `${ADMIN_PREFIX}/devices/:id/revoke`,
     { preHandler: admin, bodyLimit: TRUST_BODY_LIMIT },
