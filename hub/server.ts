@@ -3,9 +3,13 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOpt
 import { HUB_ERROR_CODES } from '../src-shared/index.ts';
 import { loadOrCreateSecret } from '../src-shared/secret-file.ts';
 import { HUB_HTTP_ERROR_CODES, HubHttpError, hubError, sendHubError } from './errors.ts';
+import { hubLoggerOptions } from './logging.ts';
 import { HubMetrics } from './metrics.ts';
+import { routeKey } from './openapi.ts';
+import { DEFAULT_RATE_LIMITS, type HubRateLimits, registerRateLimits } from './rate-limit.ts';
 import type { HubContext } from './routes/context.ts';
 import { INGEST_PATH, ingestRoutes } from './routes/ingest.ts';
+import { openApiRoutes } from './routes/openapi.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { trustRoutes } from './routes/trust.ts';
@@ -30,11 +34,21 @@ export interface BuildHubOptions {
    * are enrolled; a signed request is always verified either way.
    */
   requireSignatures?: boolean;
+  /**
+   * Request limits per device / IP (hub/rate-limit.ts). Off (undefined or false) by default here so
+   * unit tests can send thousands of batches; startHub (the CLI, benchmarks) turns the defaults on.
+   */
+  rateLimits?: HubRateLimits | false;
 }
+
+/** Body limit of a route that names none (as before); routes with small bodies name their own. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 export interface Hub {
   app: FastifyInstance;
   store: HubStore;
+  /** `METHOD url` of every route registered (HEAD routes left out): checked against /openapi.json. */
+  routes: ReadonlySet<string>;
   /** Stops serving, then closes the store. */
   close(): Promise<void>;
 }
@@ -50,6 +64,8 @@ export interface StartHubOptions {
   /** Default true: pino JSON lines on stdout. */
   logger?: FastifyServerOptions['logger'];
   requireSignatures?: boolean;
+  /** Default DEFAULT_RATE_LIMITS; false turns them off. */
+  rateLimits?: HubRateLimits | false;
 }
 
 /** Builds the hub (store opened, routes registered, not listening): `app.inject()` drives it in tests. */
@@ -64,7 +80,13 @@ export async function buildHub(opts: BuildHubOptions): Promise<Hub> {
 }
 
 async function assemble(store: HubStore, opts: BuildHubOptions): Promise<Hub> {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1024 * 1024 });
+  const app = Fastify({ logger: hubLoggerOptions(opts.logger), bodyLimit: DEFAULT_BODY_LIMIT });
+  const routes = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat())
+      if (method !== 'HEAD') routes.add(routeKey(method, route.url));
+  });
+  if (opts.rateLimits) await registerRateLimits(app, opts.rateLimits);
   const context: HubContext = { store, metrics: new HubMetrics(), now: opts.now ?? (() => new Date()) };
 
   app.setErrorHandler<FastifyError | HubHttpError | StoreUnavailableError>((error, request, reply) => {
@@ -101,8 +123,13 @@ async function assemble(store: HubStore, opts: BuildHubOptions): Promise<Hub> {
   await app.register(trustRoutes, { ...context, adminToken });
   await app.register(statsRoutes, context);
   await app.register(opsRoutes, context);
+  await app.register(openApiRoutes, {
+    requireSignatures: opts.requireSignatures ?? false,
+    version: '1.0.0',
+    registered: routes,
+  });
   await app.ready();
-  return { app, store, close: () => app.close() };
+  return { app, store, routes, close: () => app.close() };
 }
 
 /** Builds the hub and listens; resolves once the port is bound. */
@@ -112,6 +139,7 @@ export async function startHub(opts: StartHubOptions): Promise<{ url: string; cl
     db: opts.db,
     logger: opts.logger ?? true,
     ...(opts.requireSignatures !== undefined ? { requireSignatures: opts.requireSignatures } : {}),
+    rateLimits: opts.rateLimits ?? DEFAULT_RATE_LIMITS,
   });
   try {
     await hub.app.listen({ port: opts.port, host: opts.host ?? '127.0.0.1' });
@@ -132,6 +160,8 @@ function clientErrorCode(status: number): string {
       return HUB_HTTP_ERROR_CODES.payloadTooLarge;
     case 415:
       return HUB_HTTP_ERROR_CODES.unsupportedMediaType;
+    case 429:
+      return HUB_HTTP_ERROR_CODES.rateLimited;
     default:
       return HUB_ERROR_CODES.badRequest;
   }
