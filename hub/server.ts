@@ -7,6 +7,8 @@ import { hubLoggerOptions } from './logging.ts';
 import { HubMetrics } from './metrics.ts';
 import { routeKey } from './openapi.ts';
 import { DEFAULT_RATE_LIMITS, type HubRateLimits, registerRateLimits } from './rate-limit.ts';
+import { loadOrCreateHubSigningKey } from './config-signing.ts';
+import { configRoutes } from './routes/config.ts';
 import type { HubContext } from './routes/context.ts';
 import { INGEST_PATH, ingestRoutes } from './routes/ingest.ts';
 import { openApiRoutes } from './routes/openapi.ts';
@@ -120,7 +122,14 @@ async function assemble(store: HubStore, opts: BuildHubOptions): Promise<Hub> {
 
   const adminToken = loadOrCreateSecret(opts.dataDir, ADMIN_TOKEN_FILE).token;
   await app.register(ingestRoutes, { ...context, requireSignatures: opts.requireSignatures ?? false });
-  await app.register(trustRoutes, { ...context, adminToken });
+  const signingKey = loadOrCreateHubSigningKey(opts.dataDir);
+  await app.register(trustRoutes, { ...context, adminToken, hubPublicKey: signingKey.publicKeyB64 });
+  await app.register(configRoutes, {
+    ...context,
+    adminToken,
+    signingKey,
+    requireSignatures: opts.requireSignatures ?? false,
+  });
   await app.register(statsRoutes, context);
   await app.register(opsRoutes, context);
   await app.register(openApiRoutes, {

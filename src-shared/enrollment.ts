@@ -48,6 +48,8 @@ export const enrollReplySchema = z.strictObject({
   window_id: z.string(),
   enrolled_at: z.iso.datetime({ offset: true }),
   server_time: z.iso.datetime({ offset: true }),
+  /** The hub's config-signing Ed25519 public key (base64 raw): config bundles are verified with it. */
+  hub_public_key: z.string().optional(),
 });
 export type EnrollReply = z.infer<typeof enrollReplySchema>;
 
@@ -62,6 +64,8 @@ export const enrollmentStateSchema = z.strictObject({
   window_id: z.string(),
   enrolled_at: z.string(),
   public_key: z.string(),
+  /** The hub's config-signing key from the enroll reply; absent when enrolled with an older hub (enroll again). */
+  hub_public_key: z.string().optional(),
 });
 export type EnrollmentState = z.infer<typeof enrollmentStateSchema>;
 

@@ -119,8 +119,25 @@ export function deviceAuth(ctx: HubContext & { requireSignatures: boolean }) {
   };
 }
 
+/** The hub admin token check for admin routes in other plugins (config bundles). */
+export function adminAuth(adminToken: string) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!tokenMatches(bearerOf(request.headers.authorization), adminToken))
+      return sendHubError(
+        reply.header('www-authenticate', 'Bearer'),
+        hubError(
+          401,
+          AUTH_ERROR_CODES.adminToken,
+          'admin endpoints need the hub admin token (DATA/admin.token)',
+        ),
+      );
+  };
+}
+
 /** Enrollment (token once) and the admin endpoints IT staff use to make tokens and revoke devices. */
-export const trustRoutes: FastifyPluginAsync<HubContext & { adminToken: string }> = async (app, ctx) => {
+export const trustRoutes: FastifyPluginAsync<
+  HubContext & { adminToken: string; /** The hub's config-signing public key, told to counters at enrollment. */ hubPublicKey?: string }
+> = async (app, ctx) => {
   const { store, now } = ctx;
   const admin = async (request: FastifyRequest, reply: FastifyReply) => {
     if (!tokenMatches(bearerOf(request.headers.authorization), ctx.adminToken))
@@ -228,6 +245,7 @@ export const trustRoutes: FastifyPluginAsync<HubContext & { adminToken: string }
         window_id: result.device.window_id,
         enrolled_at: result.device.enrolled_at,
         server_time: at.toISOString(),
+        ...(ctx.hubPublicKey ? { hub_public_key: ctx.hubPublicKey } : {}),
       }),
     );
   });

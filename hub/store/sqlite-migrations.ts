@@ -179,6 +179,20 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 5,
+    name: 'config bundles: published config versions',
+    up: `
+      -- Append-only: a version is never edited; the newest row is the one in force.
+      CREATE TABLE config_versions (
+        seq            INTEGER PRIMARY KEY CHECK (seq >= 1),
+        version        TEXT NOT NULL UNIQUE,
+        issued_at      TEXT NOT NULL,
+        content        TEXT NOT NULL,   -- canonical JSON of the validated content
+        content_sha256 TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
     version: 6,
     name: 'dead letters: stream items kept verbatim whose body the hub cannot read',
     up: `

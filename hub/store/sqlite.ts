@@ -15,6 +15,7 @@ import {
 import { type ChainLink, isDeadLetterItem, planIngest, verifyHashes } from '../ingest-rules.ts';
 import { shanghaiDay } from '../time.ts';
 import { type MigrationReport, migrate } from './sqlite-migrations.ts';
+import { SqliteConfigStore } from './sqlite-config.ts';
 import { SqliteTrustStore } from './sqlite-trust.ts';
 import {
   type DeadLetterPage,
@@ -169,6 +170,7 @@ export class SqliteHubStore implements HubStore {
   private readonly stmt;
   private readonly ingestTx;
   readonly trust: SqliteTrustStore;
+  readonly configs: SqliteConfigStore;
 
   constructor(
     /** Exposed for tests and diagnostics; other code goes through the HubStore methods. */
@@ -177,6 +179,7 @@ export class SqliteHubStore implements HubStore {
     readonly migration: MigrationReport,
   ) {
     this.trust = new SqliteTrustStore(db);
+    this.configs = new SqliteConfigStore(db);
     this.stmt = {
       device: db.prepare<[string], DeviceCursor>(
         'SELECT device_id, last_seq, last_hash, first_seen, last_seen FROM devices WHERE device_id = ?',

@@ -31,6 +31,8 @@ export interface HubStore {
   ping(): Promise<void>;
   /** Enrollment tokens, enrolled device keys and spent nonces (device trust). */
   readonly trust: TrustStore;
+  /** Config bundle versions (issue 6 item 4): published content, newest is current. */
+  readonly configs: ConfigStore;
   close(): Promise<void>;
 }
 
@@ -193,4 +195,24 @@ export interface TrustStore {
   revoke(deviceId: string, reason: string, now: Date): Promise<boolean>;
   /** True the first time a (device, nonce) is seen. */
   spendNonce(deviceId: string, nonce: string, created: Date, now: Date, windowS: number): Promise<boolean>;
+}
+
+/** A published config version: the division-wide content exactly as validated (canonical JSON). */
+export interface StoredConfigVersion {
+  seq: number;
+  version: string;
+  issued_at: string;
+  /** Parsed content (configContentSchema output). */
+  content: unknown;
+  content_sha256: string;
+}
+
+/** Config bundle versions; signing happens in the route, so engines store plain content. */
+export interface ConfigStore {
+  /** Stores the content as the next version (seq = last + 1) in one transaction. */
+  publish(content: unknown, issuedAt: Date): Promise<StoredConfigVersion>;
+  /** The newest version, or null before the first publish. */
+  current(): Promise<StoredConfigVersion | null>;
+  /** Versions newest first, without content. */
+  history(limit: number): Promise<Omit<StoredConfigVersion, 'content'>[]>;
 }

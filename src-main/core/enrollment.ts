@@ -84,6 +84,7 @@ export async function enroll(opts: {
     window_id: reply.window_id,
     enrolled_at: reply.enrolled_at,
     public_key: body.public_key,
+    ...(reply.hub_public_key ? { hub_public_key: reply.hub_public_key } : {}),
   };
   saveEnrollment(opts.dataDir, state);
   return state;
