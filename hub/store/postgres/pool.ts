@@ -26,6 +26,9 @@ export function makePool(url: string): pg.Pool {
   });
   // An idle client losing its server emits 'error' on the pool; unhandled it would end the process.
   pool.on('error', () => undefined);
+  // So does a checked-out client whose server goes away between queries; its next query fails
+  // instead (and is mapped to a 503).
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

@@ -278,8 +278,7 @@ export class PostgresHubStore implements HubStore {
       await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, LOCK_PARTITION]);
       have = await present();
       for (const month of wanted.filter((m) => !have.has(m))) {
-        const from = `${month}-01`;
-        const to = nextMonth(month);
+        const { from, to } = monthBounds(month);
         const { rows } = await client.query(
           'SELECT 1 FROM ratings_default WHERE day >= $1::date AND day < $2::date LIMIT 1',
           [from, to],
@@ -389,9 +388,14 @@ export function partitionName(month: string): string {
   return `ratings_p${month.replace('-', '')}`;
 }
 
-function nextMonth(month: string): string {
+/** The bounds of a month's partition: FROM its first day TO the next month's first day (exclusive). */
+export function monthBounds(month: string): { from: string; to: string } {
   const [y, m] = month.split('-').map(Number) as [number, number];
-  return m === 12 ? `${y + 1}-01-01` : `${y}-${String(m + 1).padStart(2, '0')}-01`;
+  const to =
+    m === 12
+      ? `${String(y + 1).padStart(4, '0')}-01-01`
+      : `${month.slice(0, 4)}-${String(m + 1).padStart(2, '0')}-01`;
+  return { from: `${month}-01`, to };
 }
 
 function epochMs(value: string): number {
