@@ -54,11 +54,22 @@ export const EXPORT_COLUMNS = [
   'prev_hash',
   'hash',
   'received_at',
+  // Derived at the hub from heartbeat anchors (empty until an anchor of the rating's boot arrived).
+  'corrected_at',
+  'hub_signals',
 ] as const;
 type ExportColumn = (typeof EXPORT_COLUMNS)[number];
 
 /** Keys the JSONL export adds to each record; drop them and the record's hash verifies again. */
-export const JSONL_ADDED_KEYS = ['rec_version', 'received_at', 'pad_boot_id', 'pad_press_id'] as const;
+export const JSONL_ADDED_KEYS = [
+  'rec_version',
+  'received_at',
+  'pad_boot_id',
+  'pad_press_id',
+  // Only on lines the hub has corrected (fleet clock anchors).
+  'corrected_at',
+  'hub_signals',
+] as const;
 
 /**
  * Writes every stored rating, in storage order, page by page (so a large export never holds the
@@ -143,6 +154,8 @@ function csvLine(rating: StoredRating): string {
     prev_hash: rating.prev_hash,
     hash: rating.hash,
     received_at: rating.received_at,
+    corrected_at: rating.corrected_at ?? null,
+    hub_signals: rating.hub_signals?.join('|') ?? null,
   };
   return `${EXPORT_COLUMNS.map((c) => csvField(flat[c])).join(',')}\n`;
 }

@@ -17,6 +17,7 @@ body { margin: 0; background: #f4f5f7; color: #1a1a1a; line-height: 1.5; }
 header { background: #0a3d7a; color: #fff; padding: 16px 24px; }
 header h1 { margin: 0; font-size: 28px; }
 header p { margin: 4px 0 0; font-size: 18px; }
+header a { color: #fff; }
 main { padding: 16px 24px; }
 .cards { display: flex; flex-wrap: wrap; gap: 16px; margin-block-end: 16px; }
 .card { background: #fff; border: 1px solid #5c6166; border-radius: 6px; padding: 12px 20px; min-inline-size: 180px; }
@@ -157,7 +158,7 @@ export function renderStatsPage(stats: StatsReply, renderedAt: string): string {
 <body>
 <header>
 <h1>第九师政务服务“好差评”</h1>
-<p>今日评价统计 · <span id="day">${escapeHtml(stats.to)}</span></p>
+<p>今日评价统计 · <span id="day">${escapeHtml(stats.to)}</span> · <a href="./fleet">终端状态</a></p>
 </header>
 <main>
 <section class="cards" aria-label="今日合计">

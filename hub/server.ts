@@ -10,6 +10,7 @@ import { DEFAULT_RATE_LIMITS, type HubRateLimits, registerRateLimits } from './r
 import { loadOrCreateHubSigningKey } from './config-signing.ts';
 import { configRoutes } from './routes/config.ts';
 import type { HubContext } from './routes/context.ts';
+import { fleetRoutes } from './routes/fleet.ts';
 import { INGEST_PATH, ingestRoutes } from './routes/ingest.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -131,6 +132,11 @@ async function assemble(store: HubStore, opts: BuildHubOptions): Promise<Hub> {
     requireSignatures: opts.requireSignatures ?? false,
   });
   await app.register(statsRoutes, context);
+  await app.register(fleetRoutes, {
+    ...context,
+    adminToken,
+    requireSignatures: opts.requireSignatures ?? false,
+  });
   await app.register(opsRoutes, context);
   await app.register(openApiRoutes, {
     requireSignatures: opts.requireSignatures ?? false,

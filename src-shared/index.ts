@@ -1,6 +1,7 @@
 export * from './calls.ts';
 export * from './chain.ts';
 export * from './config-bundle.ts';
+export * from './heartbeat.ts';
 export * from './levels.ts';
 export * from './rating.ts';
 export * from './result.ts';

@@ -179,6 +179,44 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 4,
+    name: 'fleet: heartbeats, clock anchors, commands; corrected rating times',
+    up: `
+      -- Derived at the hub, never part of the record or its hash: the rating's time on the hub's
+      -- clock (from a heartbeat anchor of its boot) and the hub's own signals (JSON array).
+      ALTER TABLE ratings ADD COLUMN corrected_at TEXT;
+      ALTER TABLE ratings ADD COLUMN hub_signals TEXT;
+      -- Ratings still waiting for an anchor of their boot: filled in when the first one arrives.
+      CREATE INDEX ratings_uncorrected ON ratings (device_id, app_boot_id) WHERE corrected_at IS NULL;
+
+      -- The latest heartbeat of each device (the whole request, canonical JSON).
+      CREATE TABLE fleet_heartbeats (
+        device_id       TEXT PRIMARY KEY,
+        received_at     TEXT NOT NULL,
+        clock_offset_ms REAL NOT NULL,
+        body            TEXT NOT NULL
+      ) STRICT;
+
+      -- (boot, monotonic ms) ↔ hub time; thinned to one per boot per 5 minutes of monotonic time.
+      CREATE TABLE clock_anchors (
+        device_id   TEXT NOT NULL,
+        app_boot_id TEXT NOT NULL,
+        mono_ms     REAL NOT NULL,
+        hub_ms      INTEGER NOT NULL,
+        PRIMARY KEY (device_id, app_boot_id, mono_ms)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE fleet_commands (
+        id           INTEGER PRIMARY KEY,
+        device_id    TEXT NOT NULL,
+        command      TEXT NOT NULL,
+        queued_at    TEXT NOT NULL,
+        delivered_at TEXT
+      ) STRICT;
+      CREATE INDEX fleet_commands_pending ON fleet_commands (device_id, id) WHERE delivered_at IS NULL;
+    `,
+  },
+  {
     version: 5,
     name: 'config bundles: published config versions',
     up: `

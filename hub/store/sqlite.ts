@@ -14,6 +14,7 @@ import {
 } from '../../src-shared/index.ts';
 import { type ChainLink, isDeadLetterItem, planIngest, verifyHashes } from '../ingest-rules.ts';
 import { shanghaiDay } from '../time.ts';
+import { SqliteFleetStore } from './sqlite-fleet.ts';
 import { type MigrationReport, migrate } from './sqlite-migrations.ts';
 import { SqliteConfigStore } from './sqlite-config.ts';
 import { SqliteTrustStore } from './sqlite-trust.ts';
@@ -21,6 +22,7 @@ import {
   type DeadLetterPage,
   type DeviceCursor,
   type HubIngestBatch,
+  type HubSignal,
   type HubStore,
   type IngestOutcome,
   type ListRatingsOptions,
@@ -138,6 +140,9 @@ type InsertRow = Omit<RatingRow, 'id'> & { day: string; rated_ms: number; flagge
 const RATING_COLUMNS = [
   'id',
   ...INSERT_COLUMNS.filter((c) => !['day', 'rated_ms', 'flagged', 'is_default'].includes(c)),
+  // Derived by the fleet store (migration 4), given back beside the record.
+  'corrected_at',
+  'hub_signals',
 ].join(', ');
 
 /** Opens (creating if needed) `<dataDir>/hub.db`, checks it, and migrates it to the latest schema. */
@@ -170,6 +175,7 @@ export class SqliteHubStore implements HubStore {
   private readonly stmt;
   private readonly ingestTx;
   readonly trust: SqliteTrustStore;
+  readonly fleet: SqliteFleetStore;
   readonly configs: SqliteConfigStore;
 
   constructor(
@@ -179,6 +185,7 @@ export class SqliteHubStore implements HubStore {
     readonly migration: MigrationReport,
   ) {
     this.trust = new SqliteTrustStore(db);
+    this.fleet = new SqliteFleetStore(db);
     this.configs = new SqliteConfigStore(db);
     this.stmt = {
       device: db.prepare<[string], DeviceCursor>(
@@ -304,6 +311,9 @@ export class SqliteHubStore implements HubStore {
       stored += inserted ? 1 : 0;
       items.push({ seq: record.seq, status: inserted ? 'stored' : 'duplicate' });
     }
+    // Ratings of a boot the hub already has a heartbeat anchor for get their corrected time now.
+    const boots = new Set(plan.fresh.map((r) => ('app_boot_id' in r ? r.app_boot_id : '')));
+    for (const boot of boots) if (boot) this.fleet.correct(batch.device_id, boot);
     return {
       ok: true,
       reply: { ack_through_seq: tail ? tail.seq : head.seq, items, server_time: now },
@@ -338,7 +348,7 @@ export class SqliteHubStore implements HubStore {
     const rows = this.guard(() => this.stmt.page.all(after, since, limit));
     const lastRow = rows.at(-1);
     return {
-      ratings: rows.map(fromRow),
+      ratings: rows.map((row) => withHubFields(fromRow(row), row)),
       next: rows.length === limit && lastRow ? String(lastRow.id) : null,
     };
   }
@@ -558,4 +568,12 @@ function hasLoneSurrogate(value: unknown): boolean {
     return /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value);
   if (value === null || typeof value !== 'object') return false;
   return Object.values(value).some(hasLoneSurrogate);
+}
+
+/** Adds the hub's corrected time and signals (fleet store) when it has them; absent keys otherwise. */
+function withHubFields(rating: StoredRating, row: object): StoredRating {
+  const hub = row as { corrected_at?: string | null; hub_signals?: string | null };
+  if (hub.corrected_at) rating.corrected_at = hub.corrected_at;
+  if (hub.hub_signals) rating.hub_signals = JSON.parse(hub.hub_signals) as HubSignal[];
+  return rating;
 }

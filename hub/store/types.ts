@@ -1,8 +1,12 @@
 import type {
   AnyRatingRecord,
+  DeliveredCommand,
+  FleetCommand,
+  HeartbeatRequest,
   HUB_ERROR_CODES,
   IngestReply,
   Level,
+  QueuedCommand,
   RatingOutcome,
 } from '../../src-shared/index.ts';
 
@@ -31,6 +35,8 @@ export interface HubStore {
   ping(): Promise<void>;
   /** Enrollment tokens, enrolled device keys and spent nonces (device trust). */
   readonly trust: TrustStore;
+  /** Heartbeats, clock anchors and queued commands (the fleet view); optional until every engine has it. */
+  readonly fleet?: FleetStore;
   /** Config bundle versions (issue 6 item 4): published content, newest is current. */
   readonly configs: ConfigStore;
   close(): Promise<void>;
@@ -76,8 +82,19 @@ export interface StatsCountRow {
   count: number;
 }
 
-/** A rating as stored: the counter's record, untouched (legacy ones in their legacy shape), plus when the hub received it. */
-export type StoredRating = AnyRatingRecord & { received_at: string };
+/**
+ * A rating as stored: the counter's record, untouched (legacy ones in their legacy shape), plus when
+ * the hub received it, and, once a heartbeat anchor of its boot arrived, its time on the hub's clock
+ * and the hub's own signals about it (e.g. `before_accept`). Those two keys are absent until then.
+ */
+export type StoredRating = AnyRatingRecord & {
+  received_at: string;
+  corrected_at?: string;
+  hub_signals?: HubSignal[];
+};
+
+/** Signals the hub derives (the counter's own are in the record's `signals`); each flags the rating. */
+export type HubSignal = 'before_accept';
 
 export interface ListRatingsOptions {
   /** Only ratings rated (rated_at, the counter's clock) at or after this instant (ISO 8601). */
@@ -215,4 +232,36 @@ export interface ConfigStore {
   current(): Promise<StoredConfigVersion | null>;
   /** Versions newest first, without content. */
   history(limit: number): Promise<Omit<StoredConfigVersion, 'content'>[]>;
+}
+
+/** What the hub knows of one terminal, from uploads, enrollment and heartbeats (the fleet view). */
+export interface FleetTerminalRow {
+  device_id: string;
+  /** From the last heartbeat, else the enrollment, else the last rating; null when none says. */
+  hall_id: string | null;
+  window_id: string | null;
+  enrolled: boolean;
+  revoked: boolean;
+  /** Last upload (hub clock), null when it never uploaded. */
+  last_upload_at: string | null;
+  /** The hub's last stored seq, 0 when none. */
+  hub_seq: number;
+  heartbeat: { received_at: string; clock_offset_ms: number; request: HeartbeatRequest } | null;
+  pending_commands: number;
+}
+
+/** The fleet: heartbeats, clock anchors and commands. Engines implement it beside HubStore. */
+export interface FleetStore {
+  /**
+   * In one transaction: keeps the heartbeat as the device's latest state, records its clock anchor,
+   * gives corrected times to the ratings of its boot that have none yet, and takes the device's
+   * queued commands (marked delivered, so each goes out once), oldest first.
+   */
+  heartbeat(request: HeartbeatRequest, receivedAt: Date): Promise<DeliveredCommand[]>;
+  /** Queues a command for a known terminal; null when no upload, enrollment or heartbeat knows the id. */
+  queueCommand(deviceId: string, command: FleetCommand, now: Date): Promise<QueuedCommand | null>;
+  /** The device's commands, newest first (delivered or not). */
+  commands(deviceId: string): Promise<QueuedCommand[]>;
+  /** Every known terminal, by device id. */
+  terminals(): Promise<FleetTerminalRow[]>;
 }

@@ -8,7 +8,7 @@ export const usage = `usage: haocha status --data DIR
 
 Prints the counter's state as JSON: queue_depth (ratings the hub has not acked), oldest_unsent_age_s,
 last_acked_seq, pad link, store health (ok, disk_full, read_only, error; a recovered damaged file),
-session (who is signed in, paused, rating open), open_case, alarms (窗口不空岗, stuck pad key, store). Safe while the counter runs (read-only).
+session (who is signed in, paused, rating open), open_case, heartbeat (last sent and answered), alarms (窗口不空岗, stuck pad key, store). Safe while the counter runs (read-only).
 Exit 1 when the store cannot be read.
 `;
 
@@ -66,6 +66,7 @@ export async function run(argv: string[]): Promise<number> {
         open_case?: string | null;
         store?: { health: string; message: string | null; integrity: string; damaged_copy: string | null };
         alarms?: unknown[];
+        heartbeat?: unknown;
       };
       const running = alive(rt.pid);
       out.running = running;
@@ -76,6 +77,8 @@ export async function run(argv: string[]): Promise<number> {
       out.hub = running ? rt.hub : 'unknown';
       out.open_case = running ? (rt.open_case ?? null) : null;
       out.alarms = running ? (rt.alarms ?? []) : [];
+      // Last heartbeat to the hub: sent, answered, the hub's time, the last error.
+      out.heartbeat = running ? (rt.heartbeat ?? null) : null;
       // The running counter knows whether its last write failed (disk full, read-only).
       if (running && rt.store && out.store && typeof out.store === 'object')
         Object.assign(out.store as object, {

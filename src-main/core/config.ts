@@ -102,6 +102,8 @@ export const counterConfigSchema = z.strictObject({
       batch_size: z.number().int().min(1).max(500).default(200),
       backoff_min_ms: z.number().int().min(10).default(1000),
       backoff_max_ms: z.number().int().min(10).default(300_000),
+      /** Seconds between heartbeats to the hub; absent = 30 (optional so sync configs written before it still type-check). */
+      heartbeat_s: z.number().int().min(1).max(3600).optional(),
       /**
        * Largest gzip-compressed upload body; absent = 262144 (256 KiB, architecture.md). Optional so
        * sync configs written before it still type-check; one record alone may exceed it.

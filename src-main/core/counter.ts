@@ -22,6 +22,7 @@ import { AuditLog } from './audit/audit-log.ts';
 import type { CounterConfig } from './config.ts';
 import { type DeviceKeyStore, FileKeyStore } from './device-key.ts';
 import { loadEnrollment, RequestSigner } from './enrollment.ts';
+import { HeartbeatLoop } from './heartbeat.ts';
 import { isOpenAt } from './opening-hours.ts';
 import { PresenceLog } from './presence-log.ts';
 import {
@@ -51,6 +52,10 @@ export interface CounterOptions {
   keyStore?: DeviceKeyStore;
   /** Wall clock (tests move it). */
   now?: () => Date;
+  /** Reported in heartbeats; default the package version. */
+  appVersion?: string;
+  /** The hub has a newer config bundle (its version), or asked to resend it (null): heartbeats call this. */
+  onConfigHint?: (version: string | null) => void;
 }
 
 type CounterEvents = { [N in EventName]: [EventPayload<N>] };
@@ -83,6 +88,8 @@ export class Counter extends EventEmitter<CounterEvents> {
   readonly store: CounterStore;
   readonly session: CounterSession;
   readonly sync: SyncLoop;
+  /** Heartbeats to the hub every sync.heartbeat_s, and the hub's commands. */
+  readonly heartbeat: HeartbeatLoop;
   /** Append-only, hash-chained record of every action at this counter (电子监察). */
   readonly audit: AuditLog;
   readonly presence: PresenceLog;
@@ -105,7 +112,27 @@ export class Counter extends EventEmitter<CounterEvents> {
       now: this.now,
       restore: this.presence.restore(),
     });
-    this.sync = new SyncLoop(this.store, opts.hubUrl, opts.config.sync, opts.fetchImpl, this.loadSigner());
+    const signer = this.loadSigner();
+    this.sync = new SyncLoop(this.store, opts.hubUrl, opts.config.sync, opts.fetchImpl, signer);
+    this.heartbeat = new HeartbeatLoop({
+      hubUrl: opts.hubUrl,
+      store: this.store,
+      status: () => this.status(),
+      hallId: opts.config.hall_id,
+      windowId: opts.config.window_id,
+      appVersion: opts.appVersion ?? process.env.npm_package_version ?? '0.1.0',
+      configVersion: () => this.opts.config.config_version,
+      uploadHalted: () => this.sync.isHalted(),
+      intervalS: opts.config.sync.heartbeat_s,
+      signer,
+      now: this.now,
+      fetchImpl: opts.fetchImpl,
+      rewind: (toSeq) => this.sync.rewind(toSeq),
+      pause: (reason) => this.pause(reason),
+      onConfigHint: opts.onConfigHint,
+    });
+    this.heartbeat.on('beat', () => this.writeRuntime());
+    this.heartbeat.on('command', (c) => this.auditSafe('hub', `fleet.${c.type}`, { ...c }));
     this.runtimeFile = join(opts.dataDir, 'runtime.json');
     this.session.on('presence', (change) => this.recordPresence(change));
     // A full or read-only disk shows on both screens and in `haocha status` at once.
@@ -198,6 +225,7 @@ export class Counter extends EventEmitter<CounterEvents> {
 
   start(): void {
     this.sync.start();
+    this.heartbeat.start();
     void this.prune();
     this.checkUnstaffed();
     this.writeRuntime();
@@ -569,6 +597,7 @@ export class Counter extends EventEmitter<CounterEvents> {
           session: this.session.view(),
           open_case: this.session.openCase()?.case_ref ?? null,
           hub: this.sync.view().hub,
+          heartbeat: this.heartbeat?.view() ?? null,
           store: this.storeView(),
           alarms: this.alarms(),
         }),
@@ -583,6 +612,7 @@ export class Counter extends EventEmitter<CounterEvents> {
     clearInterval(this.alarmTimer);
     clearInterval(this.pruneTimer);
     this.sync.stop();
+    this.heartbeat.stop();
     this.session.close();
     this.store.close();
   }

@@ -182,6 +182,22 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
     this.timer = null;
   }
 
+  /**
+   * The hub's rewind command: every rating after `toSeq` is marked unsent and goes up again at once
+   * (the hub's dedup on (device, seq) and event_id makes the resend harmless). A halted stream stays halted.
+   */
+  rewind(toSeq: number): number {
+    const n = this.store.rewindTo(toSeq);
+    this.attempt = 0;
+    this.kick();
+    return n;
+  }
+
+  /** Stopped after a chain mismatch, a forked stream or revocation (heartbeats report it). */
+  isHalted(): boolean {
+    return this.halted;
+  }
+
   view(): SyncView {
     const q = this.store.queueStats();
     const rate = this.rate.perSecond();

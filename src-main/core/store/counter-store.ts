@@ -247,7 +247,8 @@ export class CounterStore {
   readonly db: Db;
   readonly report: OpenReport;
   readonly deviceId: string;
-  private readonly appBootId = uuidv7();
+  /** This process's boot id, in every rating it records and in its heartbeats (hub clock anchors). */
+  readonly appBootId = uuidv7();
   private readonly started = performance.now();
 
   private healthState: StoreHealth = 'ok';
@@ -283,6 +284,11 @@ export class CounterStore {
          @dept_id, @config_version, @opened_at, @rated_at, @mono_ms, @app_boot_id, @source, @pad_boot_id, @pad_press_id,
          @pad_key, @prev_hash, @hash)`,
     );
+  }
+
+  /** Monotonic ms since this store opened: the clock of the ratings' mono_ms (heartbeats send it too). */
+  monoMs(): number {
+    return Math.round((performance.now() - this.started) * 1000) / 1000;
   }
 
   private meta(key: string): string | undefined {

@@ -1,0 +1,146 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN_TOKEN_FILE, buildHub, type Hub } from '../../hub/server.ts';
+import type { SqliteHubStore } from '../../hub/store/sqlite.ts';
+import { type CounterConfig, defaultCounterConfig } from '../../src-main/core/config.ts';
+import { Counter } from '../../src-main/core/counter.ts';
+import { FileKeyStore } from '../../src-main/core/device-key.ts';
+import { enroll } from '../../src-main/core/enrollment.ts';
+import { CounterStore } from '../../src-main/core/store/counter-store.ts';
+import { HUB_API } from '../../src-shared/index.ts';
+
+export interface TestHub {
+  hub: Hub;
+  url: string;
+  dir: string;
+  admin: string;
+  /** The hub's SQLite store, for looking at derived columns. */
+  db: SqliteHubStore['db'];
+  close(): Promise<void>;
+}
+
+/** A real hub on loopback (buildHub + listen), with the hub clock injectable for stale alarms. */
+export async function startTestHub(
+  dir: string,
+  opts: { requireSignatures?: boolean; now?: () => Date } = {},
+): Promise<TestHub> {
+  const hub = await buildHub({
+    dataDir: dir,
+    requireSignatures: opts.requireSignatures ?? false,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  await hub.app.listen({ port: 0, host: '127.0.0.1' });
+  const port = (hub.app.server.address() as AddressInfo).port;
+  return {
+    hub,
+    url: `http://127.0.0.1:${port}`,
+    dir,
+    admin: readFileSync(join(dir, ADMIN_TOKEN_FILE), 'utf8').trim(),
+    db: (hub.store as SqliteHubStore).db,
+    close: () => hub.close(),
+  };
+}
+
+export function tempDir(): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'haocha-fleet-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Enrolls the counter whose data lives in counterDir with the hub (token made with the admin token). */
+export async function enrollCounter(hub: TestHub, counterDir: string): Promise<string> {
+  const store = new CounterStore(join(counterDir, 'counter.db'));
+  const deviceId = store.deviceId;
+  store.close();
+  const res = await fetch(`${hub.url}${HUB_API}/admin/enrollment-tokens`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${hub.admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ hall_id: 'DIV9-T12', window_id: 'W07' }),
+  });
+  if (res.status !== 201) throw new Error(`token: ${res.status} ${await res.text()}`);
+  const { token } = (await res.json()) as { token: string };
+  await enroll({
+    dataDir: counterDir,
+    hubUrl: hub.url,
+    token,
+    deviceId,
+    appVersion: '0.1.0',
+    keyStore: new FileKeyStore(counterDir),
+  });
+  return deviceId;
+}
+
+/** Open all day every day, no after-staff-action or burst signal: a rating's only flags are the hub's. */
+export function quietConfig(patch: Partial<CounterConfig> = {}): CounterConfig {
+  const config = defaultCounterConfig();
+  config.opening_hours = { periods: [['00:00', '23:59']], rest_day_periods: [['00:00', '23:59']] };
+  config.after_staff_action_s = 0;
+  config.burst_presses = 20;
+  config.sync = { ...config.sync, interval_ms: 50, backoff_min_ms: 50, backoff_max_ms: 200, heartbeat_s: 30 };
+  return Object.assign(config, patch);
+}
+
+export function makeCounter(
+  counterDir: string,
+  hubUrl: string,
+  opts: { now?: () => Date; config?: CounterConfig; onConfigHint?: (v: string | null) => void } = {},
+): Counter {
+  return new Counter({
+    dataDir: counterDir,
+    hubUrl,
+    config: opts.config ?? quietConfig(),
+    appVersion: '9.8.7',
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.onConfigHint ? { onConfigHint: opts.onConfigHint } : {}),
+  });
+}
+
+/** One rating for a case accepted at `acceptedAt` (the business system's clock), given on the citizen screen. */
+export function rate(
+  counter: Counter,
+  caseRef: string,
+  acceptedAt: string | null = null,
+  level: 1 | 2 | 3 | 4 | 5 = 5,
+) {
+  counter.openCase(
+    {
+      case_ref: caseRef,
+      item_code: null,
+      item_name: null,
+      case_status: null,
+      accepted_at: acceptedAt,
+      finished_at: null,
+      dept_id: null,
+      rater_type: 'unknown',
+      anonymous_allowed: false,
+      rater: null,
+    },
+    'staff:090317',
+    'api',
+  );
+  const out = counter.submitScreenRating({ level });
+  // Back to idle at once (the thank-you screen would otherwise hold the window for a few seconds).
+  counter.cancelRating();
+  return out;
+}
+
+export async function until(cond: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition') {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`${what}: not met in ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function admin(hub: TestHub, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${hub.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${hub.admin}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
