@@ -11,11 +11,11 @@ import {
   type PostgresHubStore,
   partitionName,
 } from '../../hub/store/postgres/store.ts';
-import { StoreUnavailableError } from '../../hub/store/types.ts';
+import { type DeadLetterItem, StoreUnavailableError } from '../../hub/store/types.ts';
 import { shanghaiDay } from '../../hub/time.ts';
-import type { AnyRatingRecord } from '../../src-shared/index.ts';
+import { type AnyRatingRecord, canonicalJson } from '../../src-shared/index.ts';
 import { asError, freshPgUrl, makeTempDir, openTestHub, pgBaseUrl, type TestHub } from './harness.ts';
-import { batchOf, makeStream, seal, verifies } from './records.ts';
+import { batchOf, makeStream, seal, sha256Hex, verifies } from './records.ts';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -234,6 +234,64 @@ describe('PostgreSQL hub store', () => {
     const { received_at: _r, ...back } = page.ratings[0] as (typeof page.ratings)[number];
     expect(back).toEqual(odd);
     expect(verifies(back)).toBe(true);
+  });
+});
+
+describe('PostgreSQL sub-stores mirrored from SQLite', () => {
+  it('config versions: seq by seq, the newest is current, concurrent publishes never share a seq', async () => {
+    const url = await freshPgUrl();
+    const [a, b, c] = [await store(url), await store(url), await store(url)];
+    expect(await a.configs.current()).toBeNull();
+    const at = new Date('2026-11-27T02:00:00Z');
+    const published = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => [a, b, c][i % 3]?.configs.publish({ n: i, text: 'A\u0000B' }, at)),
+    );
+    expect(published.map((p) => p?.seq).sort((x = 0, y = 0) => x - y)).toEqual(
+      Array.from({ length: 24 }, (_, i) => i + 1),
+    );
+    const current = await b.configs.current();
+    expect(current?.seq).toBe(24);
+    expect(current?.content).toMatchObject({ text: 'A\u0000B' });
+    expect((await a.configs.history(3)).map((h) => h.seq)).toEqual([24, 23, 22]);
+  });
+
+  it('dead letters take their seq place, are kept verbatim, not counted, and a resend hears the reason again', async () => {
+    const s = await store(await freshPgUrl());
+    const stream = makeStream({ count: 3 });
+    const [one, two] = stream;
+    if (!one || !two) throw new Error('stream');
+    const { hash: _h, ...body } = two;
+    const raw = { ...body, from_a_newer_app: true };
+    const hash = sha256Hex(canonicalJson(raw));
+    const dead: DeadLetterItem = {
+      dead_letter: true,
+      device_id: two.device_id,
+      seq: two.seq,
+      event_id: two.event_id,
+      prev_hash: two.prev_hash,
+      hash,
+      raw: { ...raw, hash },
+      reason: 'from_a_newer_app: unrecognized key',
+    };
+    const three = reseal(stream[2], { prev_hash: hash });
+    const batch = { device_id: 'counter-01', items: [one, dead, three] };
+    const outcome = await s.ingest(batch, new Date());
+    if (!outcome.ok) throw new Error(outcome.rejection.message);
+    expect(outcome.reply.items.map((i) => i.status)).toEqual(['stored', 'dead_letter', 'stored']);
+    expect(outcome).toMatchObject({ stored: 2, duplicates: 0, dead_letters: 1 });
+    expect(await s.summary()).toEqual({ ratings: 2, devices: 1, dead_letters: 1 });
+    const page = await s.listDeadLetters({});
+    expect(page.dead_letters).toHaveLength(1);
+    expect(page.dead_letters[0]).toMatchObject({ seq: 2, reason: dead.reason, record: dead.raw });
+
+    const again = await s.ingest(batch, new Date());
+    if (!again.ok) throw new Error(again.rejection.message);
+    expect(again.reply.items).toEqual([
+      { seq: 1, status: 'duplicate' },
+      { seq: 2, status: 'dead_letter', reason: dead.reason },
+      { seq: 3, status: 'duplicate' },
+    ]);
+    expect(await s.summary()).toEqual({ ratings: 2, devices: 1, dead_letters: 1 });
   });
 });
 

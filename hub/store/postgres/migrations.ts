@@ -139,6 +139,39 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX spent_nonces_age ON spent_nonces (created_ms);
     `,
   },
+  {
+    version: 5,
+    name: 'config bundles: published config versions',
+    up: `
+      -- Append-only: a version is never edited; the newest row is the one in force.
+      CREATE TABLE config_versions (
+        seq            integer PRIMARY KEY CHECK (seq >= 1),
+        version        text NOT NULL UNIQUE,
+        issued_at      text NOT NULL,
+        content        text NOT NULL,   -- canonical JSON of the validated content
+        content_sha256 text NOT NULL
+      );
+    `,
+  },
+  {
+    version: 6,
+    name: 'dead letters: stream items kept verbatim whose body the hub cannot read',
+    up: `
+      -- A dead letter takes its (device, seq) place in the chain (the cursor moves past it) and is
+      -- never counted in the statistics; record is the item exactly as it came (canonical JSON).
+      CREATE TABLE dead_letters (
+        id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        device_id   text NOT NULL REFERENCES devices (device_id),
+        seq         bigint NOT NULL CHECK (seq >= 1),
+        event_id    text NOT NULL,
+        hash        text NOT NULL,
+        reason      text NOT NULL,
+        record      text NOT NULL,
+        received_at text NOT NULL,
+        UNIQUE (device_id, seq)
+      );
+    `,
+  },
 ];
 
 export interface PgMigrationReport {
@@ -162,17 +195,22 @@ export async function migratePg(
       name       text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
-    const { rows } = await client.query<{ v: number | null }>(
-      'SELECT max(version) AS v FROM schema_migrations',
-    );
-    const from = rows[0]?.v ?? 0;
-    const latest = migrations.at(-1)?.version ?? 0;
-    if (from > latest) {
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const applied = new Set(rows.map((r) => r.version));
+    const from = Math.max(0, ...applied);
+    const latest = Math.max(0, ...migrations.map((m) => m.version));
+    const unknown = [...applied].filter((v) => !migrations.some((m) => m.version === v));
+    if (unknown.length > 0) {
       throw new Error(
-        `the hub database has schema version ${from}, newer than this hub knows (${latest}): upgrade the hub`,
+        `the hub database has schema version ${unknown.join(', ')}, unknown to this hub (latest ${latest}): upgrade the hub`,
       );
     }
-    for (const m of migrations.filter((step) => step.version > from)) {
+    // Every step not yet applied, in version order: versions follow the SQLite store's, whose
+    // numbers other features may fill in later, so a lower step can still be pending.
+    const pending = migrations
+      .filter((step) => !applied.has(step.version))
+      .sort((a, b) => a.version - b.version);
+    for (const m of pending) {
       await client.query(m.up);
       await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
         m.version,
@@ -180,7 +218,7 @@ export async function migratePg(
       ]);
     }
     await client.query('COMMIT');
-    return { from, to: Math.max(from, latest) };
+    return { from, to: Math.max(from, ...pending.map((m) => m.version)) };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;

@@ -3,14 +3,15 @@ import {
   type AnyRatingRecord,
   canonicalJson,
   GENESIS_HASH,
-  type IngestBatch,
   type IngestReply,
   type Level,
 } from '../../../src-shared/index.ts';
-import { type ChainLink, planIngest, verifyHashes } from '../../ingest-rules.ts';
+import { type ChainLink, isDeadLetterItem, planIngest, verifyHashes } from '../../ingest-rules.ts';
 import { fromRow, toRow } from '../sqlite.ts';
 import {
+  type DeadLetterPage,
   type DeviceCursor,
+  type HubIngestBatch,
   type HubStore,
   type IngestOutcome,
   type ListRatingsOptions,
@@ -19,6 +20,7 @@ import {
   type StoreSummary,
   StoreUnavailableError,
 } from '../types.ts';
+import { PostgresConfigStore } from './config.ts';
 import { LOCK_CLASS, LOCK_PARTITION, migratePg, type PgMigrationReport } from './migrations.ts';
 import { guarded, isUnavailable, makePool, transaction } from './pool.ts';
 import { PostgresTrustStore } from './trust.ts';
@@ -111,6 +113,7 @@ const RACE_RETRIES = 3;
 
 export class PostgresHubStore implements HubStore {
   readonly trust: PostgresTrustStore;
+  readonly configs: PostgresConfigStore;
   /** Months whose partition is known to exist (committed); others are checked in the transaction. */
   private readonly months = new Set<string>();
   private closed = false;
@@ -121,9 +124,10 @@ export class PostgresHubStore implements HubStore {
     readonly migration: PgMigrationReport,
   ) {
     this.trust = new PostgresTrustStore(pool);
+    this.configs = new PostgresConfigStore(pool);
   }
 
-  async ingest(batch: IngestBatch, receivedAt: Date): Promise<IngestOutcome> {
+  async ingest(batch: HubIngestBatch, receivedAt: Date): Promise<IngestOutcome> {
     const bad = verifyHashes(batch);
     if (bad) return { ok: false, rejection: bad };
     const now = receivedAt.toISOString();
@@ -146,7 +150,7 @@ export class PostgresHubStore implements HubStore {
 
   private async ingestIn(
     client: pg.PoolClient,
-    batch: IngestBatch,
+    batch: HubIngestBatch,
     now: string,
     madeMonths: string[],
   ): Promise<IngestOutcome> {
@@ -172,12 +176,16 @@ export class PostgresHubStore implements HubStore {
     const held = new Map<number, ChainLink>();
     if (first <= head.seq) {
       const { rows } = await client.query<ChainLink & { seq: number }>(
-        `SELECT seq, event_id, hash FROM rating_keys WHERE device_id = $1 AND seq BETWEEN $2 AND $3
+        `SELECT seq, event_id, hash, NULL AS dead_letter FROM rating_keys
+           WHERE device_id = $1 AND seq BETWEEN $2 AND $3
          UNION ALL
-         SELECT seq, event_id, hash FROM chain_aliases WHERE device_id = $1 AND seq BETWEEN $2 AND $3`,
+         SELECT seq, event_id, hash, NULL FROM chain_aliases WHERE device_id = $1 AND seq BETWEEN $2 AND $3
+         UNION ALL
+         SELECT seq, event_id, hash, reason FROM dead_letters WHERE device_id = $1 AND seq BETWEEN $2 AND $3`,
         [deviceId, first, Math.min(last, head.seq)],
       );
-      for (const row of rows) held.set(row.seq, { event_id: row.event_id, hash: row.hash });
+      for (const row of rows)
+        held.set(row.seq, { event_id: row.event_id, hash: row.hash, dead_letter: row.dead_letter });
     }
     const plan = planIngest(batch, head, (seq) => held.get(seq));
     if (!plan.ok) return plan;
@@ -187,10 +195,33 @@ export class PostgresHubStore implements HubStore {
       'UPDATE devices SET last_seq = $2, last_hash = $3, last_seen = $4 WHERE device_id = $1',
       [deviceId, tail ? tail.seq : head.seq, tail ? tail.hash : head.hash, now],
     );
-    const items: IngestReply['items'] = plan.known.map((r) => ({ seq: r.seq, status: 'duplicate' as const }));
+    const items: IngestReply['items'] = [...plan.knownStatus];
     let stored = 0;
-    if (plan.fresh.length > 0) {
-      const rows = plan.fresh.map((record) => toPgRow(record, now));
+    const deadItems = plan.fresh.filter(isDeadLetterItem);
+    const records = plan.fresh.filter((item): item is AnyRatingRecord => !isDeadLetterItem(item));
+    const status = new Map<number, IngestReply['items'][number]>();
+    if (deadItems.length > 0) {
+      // Kept verbatim with their reason; the cursor moves past them (decisions.md "Dead letters").
+      await client.query(
+        `INSERT INTO dead_letters (device_id, seq, event_id, hash, reason, record, received_at)
+         SELECT d, s, e, h, r, j, $7::text
+         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
+           WITH ORDINALITY AS u (d, s, e, h, r, j, ord)
+         ORDER BY ord`,
+        [
+          deadItems.map((d) => pgText(d.device_id)),
+          deadItems.map((d) => d.seq),
+          deadItems.map((d) => pgText(d.event_id)),
+          deadItems.map((d) => pgText(d.hash)),
+          deadItems.map((d) => pgText(d.reason)),
+          deadItems.map((d) => canonicalJson(d.raw)),
+          now,
+        ],
+      );
+      for (const d of deadItems) status.set(d.seq, { seq: d.seq, status: 'dead_letter', reason: d.reason });
+    }
+    if (records.length > 0) {
+      const rows = records.map((record) => toPgRow(record, now));
       // Partitions before any insert: creating one locks the parent table, and a transaction that
       // already holds a lock on it while waiting for another would deadlock.
       madeMonths.push(
@@ -245,14 +276,19 @@ export class PostgresHubStore implements HubStore {
       for (const r of rows) {
         const inserted = ids.has(r.seq);
         stored += inserted ? 1 : 0;
-        items.push({ seq: r.seq, status: inserted ? 'stored' : 'duplicate' });
+        status.set(r.seq, { seq: r.seq, status: inserted ? 'stored' : 'duplicate' });
       }
+    }
+    for (const item of plan.fresh) {
+      const s = status.get(item.seq);
+      if (s) items.push(s);
     }
     return {
       ok: true,
       reply: { ack_through_seq: tail ? tail.seq : head.seq, items, server_time: now },
       stored,
-      duplicates: items.length - stored,
+      duplicates: items.length - stored - deadItems.length,
+      dead_letters: deadItems.length,
     };
   }
 
@@ -347,11 +383,28 @@ export class PostgresHubStore implements HubStore {
 
   async summary(): Promise<StoreSummary> {
     return this.run(async () => {
-      const { rows } = await this.pool.query<{ ratings: number; devices: number }>(
-        'SELECT (SELECT count(*) FROM ratings)::int AS ratings, (SELECT count(*) FROM devices)::int AS devices',
+      const { rows } = await this.pool.query<StoreSummary>(
+        `SELECT (SELECT count(*) FROM ratings)::int AS ratings, (SELECT count(*) FROM devices)::int AS devices,
+                (SELECT count(*) FROM dead_letters)::int AS dead_letters`,
       );
-      return rows[0] ?? { ratings: 0, devices: 0 };
+      return rows[0] ?? { ratings: 0, devices: 0, dead_letters: 0 };
     });
+  }
+
+  async listDeadLetters(options: { after?: number; limit?: number }): Promise<DeadLetterPage> {
+    const limit = Math.max(1, Math.min(options.limit ?? 1000, 10_000));
+    const rows = await this.run(async () => {
+      const result = await this.pool.query<StoredDeadLetterRow>(
+        `SELECT id, device_id, seq, event_id, hash, reason, record, received_at FROM dead_letters
+         WHERE id > $1 ORDER BY id LIMIT $2`,
+        [options.after ?? 0, limit],
+      );
+      return result.rows;
+    });
+    return {
+      dead_letters: rows.map((r) => ({ ...r, record: JSON.parse(r.record) as Record<string, unknown> })),
+      next: rows.length === limit ? (rows.at(-1)?.id ?? null) : null,
+    };
   }
 
   async ping(): Promise<void> {
@@ -402,6 +455,17 @@ function epochMs(value: string): number {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new RangeError(`not an ISO 8601 time: ${value}`);
   return ms;
+}
+
+interface StoredDeadLetterRow {
+  id: number;
+  device_id: string;
+  seq: number;
+  event_id: string;
+  hash: string;
+  reason: string;
+  record: string;
+  received_at: string;
 }
 
 interface StatsCountSqlRow {
