@@ -76,9 +76,13 @@ export class HeartbeatLoop extends EventEmitter<{ beat: [HeartbeatView]; command
     return this.opts.intervalS ?? DEFAULT_HEARTBEAT_S;
   }
 
-  start(): void {
+  /**
+   * The first beat comes after half to one interval, at random: the counters of a hall that power
+   * up together (or reconnect after a hub restart) do not all beat in the same second.
+   */
+  start(random: () => number = Math.random): void {
     this.stopped = false;
-    this.schedule(0);
+    this.schedule(this.intervalS * 1000 * (0.5 + random() / 2));
   }
 
   stop(): void {

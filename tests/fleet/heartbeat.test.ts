@@ -1,11 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { run as runStatus } from '../../src-main/cli/status.ts';
 import type { Counter } from '../../src-main/core/counter.ts';
 import { type FleetReply, HUB_API, NO_PAD, type QueuedCommand } from '../../src-shared/index.ts';
 import {
   admin,
   enrollCounter,
   makeCounter,
+  quietConfig,
   rate,
   startTestHub,
   type TestHub,
@@ -66,6 +69,33 @@ describe('heartbeats over loopback, counter ⇄ hub', () => {
     });
     expect(Math.abs(me?.clock_offset_ms ?? Number.NaN)).toBeLessThan(5000);
     expect(me?.oldest_unsent_age_s).not.toBeNull();
+  });
+
+  it('a started counter beats on its own timer (sync.heartbeat_s) and its status shows the last beat', async () => {
+    hub = await startTestHub(join(tmp.dir, 'hub'));
+    const config = quietConfig();
+    config.sync = { ...config.sync, heartbeat_s: 1 };
+    counter = makeCounter(join(tmp.dir, 'counter'), hub.url, { config });
+    counter.start();
+    await until(async () => (await fleet()).terminals.length === 1, 10_000, 'first heartbeat');
+    await until(() => counter?.heartbeat.view().last_ok_at != null, 10_000, 'answer seen');
+    const runtime = JSON.parse(readFileSync(join(tmp.dir, 'counter', 'runtime.json'), 'utf8')) as {
+      heartbeat: { last_ok_at: string | null };
+    };
+    expect(runtime.heartbeat.last_ok_at).not.toBeNull();
+    // `haocha status` prints it (the counter runs in this very process, so it counts as running).
+    let printed = '';
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string) => {
+      printed += chunk;
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      await runStatus(['--data', join(tmp.dir, 'counter')]);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(JSON.parse(printed).heartbeat).toMatchObject({ last_error: null, last_ok_at: expect.any(String) });
   });
 
   it('a hub that requires signatures refuses an unsigned heartbeat and records nothing from it', async () => {
