@@ -1,12 +1,14 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { queueStats } from '../core/store/counter-store.ts';
+import { deadLetterStats, queueStats } from '../core/store/counter-store.ts';
 import { openStoreReadonly } from '../core/store/open.ts';
 import { EXIT, parse, requireString } from './usage.ts';
 
 export const usage = `usage: haocha status --data DIR
 
 Prints the counter's state as JSON: queue_depth (ratings the hub has not acked), oldest_unsent_age_s,
+upload_rate (ratings/s over the last minute) and eta_s (seconds to drain the queue) while the counter runs,
+dead_letters (ratings the hub kept aside as unreadable) with the last one's reason,
 last_acked_seq, pad link, store health (ok, disk_full, read_only, error; a recovered damaged file),
 session (who is signed in, paused, rating open), open_case, heartbeat (last sent and answered), alarms (窗口不空岗, stuck pad key, store). Safe while the counter runs (read-only).
 Exit 1 when the store cannot be read.
@@ -41,6 +43,10 @@ export async function run(argv: string[]): Promise<number> {
         : null;
       out.last_acked_seq = q.last_acked_seq;
       out.last_seq = q.last_seq;
+      // Ratings the hub kept aside because it cannot read them: never lost, but IT must look.
+      const dead = deadLetterStats(db);
+      out.dead_letters = dead.count;
+      out.last_dead_letter = dead.last;
       out.store = {
         ok: true,
         path,
@@ -67,6 +73,7 @@ export async function run(argv: string[]): Promise<number> {
         store?: { health: string; message: string | null; integrity: string; damaged_copy: string | null };
         alarms?: unknown[];
         heartbeat?: unknown;
+        sync?: { upload_rate?: number | null; eta_s?: number | null };
       };
       const running = alive(rt.pid);
       out.running = running;
@@ -79,6 +86,9 @@ export async function run(argv: string[]): Promise<number> {
       out.alarms = running ? (rt.alarms ?? []) : [];
       // Last heartbeat to the hub: sent, answered, the hub's time, the last error.
       out.heartbeat = running ? (rt.heartbeat ?? null) : null;
+      // Upload progress as the running uploader measures it: ratings/s over the last minute, seconds to drain.
+      out.upload_rate = running ? (rt.sync?.upload_rate ?? null) : null;
+      out.eta_s = running ? (rt.sync?.eta_s ?? null) : null;
       // The running counter knows whether its last write failed (disk full, read-only).
       if (running && rt.store && out.store && typeof out.store === 'object')
         Object.assign(out.store as object, {

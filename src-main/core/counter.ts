@@ -597,6 +597,7 @@ export class Counter extends EventEmitter<CounterEvents> {
           session: this.session.view(),
           open_case: this.session.openCase()?.case_ref ?? null,
           hub: this.sync.view().hub,
+          sync: this.sync.view(),
           heartbeat: this.heartbeat?.view() ?? null,
           store: this.storeView(),
           alarms: this.alarms(),

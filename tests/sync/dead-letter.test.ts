@@ -6,6 +6,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startHub } from '../../hub/server.ts';
 import { openHubStore } from '../../hub/store/sqlite.ts';
+import { run as runStatus } from '../../src-main/cli/status.ts';
 import { CounterStore, plainGiven, rowToRecord } from '../../src-main/core/store/counter-store.ts';
 import { SyncLoop } from '../../src-main/core/sync.ts';
 import {
@@ -117,6 +118,23 @@ describe('dead letters end to end', () => {
       await hubDb.close();
     }
     store.close();
+    // `haocha status` counts them, with the last one's reason.
+    let printed = '';
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string) => {
+      printed += chunk;
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      await runStatus(['--data', dir]);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(JSON.parse(printed)).toMatchObject({
+      dead_letters: 1,
+      last_dead_letter: { seq: bad, reason: expect.stringContaining('free_text') },
+      queue_depth: 0,
+    });
   });
 
   it('at the hub: an unknown field with a correct hash is a dead letter for a counter that takes them; 400 otherwise', async () => {

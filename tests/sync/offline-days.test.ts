@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startHub } from '../../hub/server.ts';
+import { run as runStatus } from '../../src-main/cli/status.ts';
 import { type CounterConfig, defaultCounterConfig } from '../../src-main/core/config.ts';
 import { Counter } from '../../src-main/core/counter.ts';
 import type { Level, RatingRecord, SyncView } from '../../src-shared/index.ts';
@@ -81,6 +82,19 @@ describe('ten days offline', () => {
       expect(views.some((v) => v.queue_depth > 0 && typeof v.eta_s === 'number' && v.eta_s > 0)).toBe(true);
       expect(views.some((v) => (v.upload_rate ?? 0) > 0)).toBe(true);
       expect(counter.sync.view()).toMatchObject({ queue_depth: 0, eta_s: 0, last_acked_seq: total });
+      // `haocha status` shows the same progress from the running counter.
+      let printed = '';
+      const write = process.stdout.write;
+      process.stdout.write = ((chunk: string) => {
+        printed += chunk;
+        return true;
+      }) as typeof process.stdout.write;
+      try {
+        await runStatus(['--data', dataDir]);
+      } finally {
+        process.stdout.write = write;
+      }
+      expect(JSON.parse(printed)).toMatchObject({ running: true, queue_depth: 0, eta_s: 0, dead_letters: 0 });
 
       const { records } = await hubExport(join(dir, 'hub'));
       // In storage order: seq 1..total, each once, the chain unbroken across the restart.
