@@ -7,12 +7,17 @@ import {
   revokeRequestSchema,
 } from '../src-shared/enrollment.ts';
 import {
+  fleetCommandSchema,
+  fleetReplySchema,
   HUB_API,
+  heartbeatReplySchema,
+  heartbeatRequestSchema,
   hubErrorSchema,
   ingestBatchSchema,
   ingestItemSchema,
   ingestReplySchema,
   legacyRatingRecordSchema,
+  queuedCommandSchema,
   ratingRecordSchema,
   statsQuerySchema,
   statsReplySchema,
@@ -169,8 +174,8 @@ export const HUB_ROUTES: readonly RouteDoc[] = [
     tag: 'device',
     auth: 'device?',
     summary: 'Heartbeat every 30 s: queue, clock, versions, pad link, store health; answered with commands',
-    body: anyObject,
-    ok: { status: 200, description: 'Server time and commands', schema: anyObject },
+    body: heartbeatRequestSchema,
+    ok: { status: 200, description: 'Server time and commands', schema: heartbeatReplySchema },
     errors: { 400: 'BAD_REQUEST', 403: 'DEVICE_REVOKED or DEVICE_MISMATCH' },
   },
   {
@@ -221,7 +226,7 @@ export const HUB_ROUTES: readonly RouteDoc[] = [
       tag: 'reports',
       auth: 'none',
       summary: 'Every terminal: last seen, queue, clock, version, alarms',
-      ok: { status: 200, description: 'Fleet', schema: anyObject },
+      ok: { status: 200, description: 'Fleet', schema: fleetReplySchema },
     }),
   ),
   {
@@ -238,8 +243,8 @@ export const HUB_ROUTES: readonly RouteDoc[] = [
     tag: 'admin',
     auth: 'admin',
     summary: 'Queue a command (rewind, resend config, pause) for a terminal’s next heartbeat',
-    body: anyObject,
-    ok: { status: 201, description: 'Queued', schema: anyObject },
+    body: fleetCommandSchema,
+    ok: { status: 201, description: 'Queued', schema: queuedCommandSchema },
     errors: { 400: 'BAD_REQUEST', 404: 'NOT_FOUND: no such terminal' },
   },
   {
@@ -248,7 +253,11 @@ export const HUB_ROUTES: readonly RouteDoc[] = [
     tag: 'admin',
     auth: 'admin',
     summary: 'Commands queued for a terminal',
-    ok: { status: 200, description: 'Commands', schema: anyObject },
+    ok: {
+      status: 200,
+      description: 'Commands, newest first',
+      schema: z.object({ commands: z.array(queuedCommandSchema) }),
+    },
   },
   {
     method: 'GET',
