@@ -1,15 +1,17 @@
 import { resolve } from 'node:path';
 import { EXIT, parse, portOf, requireString, UsageError, untilSignal } from './usage.ts';
 
-export const usage = `usage: haocha hub --data DIR [--port N] [--host ADDR] [--require-signatures]
-       haocha hub export --data DIR [--since ISO] [--format jsonl|csv]
-       haocha hub token --data DIR --hall ID --window ID [--ttl-hours N] [--hub URL]
-       haocha hub revoke --data DIR --device ID --reason TEXT
+export const usage = `usage: haocha hub --data DIR [--db URL] [--port N] [--host ADDR] [--require-signatures]
+       haocha hub export --data DIR [--db URL] [--since ISO] [--format jsonl|csv]
+       haocha hub token --data DIR [--db URL] --hall ID --window ID [--ttl-hours N] [--hub URL]
+       haocha hub revoke --data DIR [--db URL] --device ID --reason TEXT
 
-Runs the division's hub on SQLite in DIR (created if missing): ratings ingest, statistics,
+Runs the division's hub on SQLite in DIR (created if missing), or on PostgreSQL with --db: ratings ingest, statistics,
 and a web page of today's counts at http://ADDR:N/.
 
-  --data DIR       where the hub keeps hub.db
+  --data DIR       where the hub keeps hub.db (and its admin token and keys, whatever the engine)
+  --db URL         postgres://USER:PASS@HOST:5432/DB: keep the hub's data in PostgreSQL instead of
+                   SQLite (every subcommand takes it; the schema is created or migrated at start)
   --port N         TCP port (default 8700; 0 picks a free one)
   --host ADDR      listen address (default 127.0.0.1)
   --since ISO      export: only ratings rated at or after this time
@@ -29,6 +31,7 @@ export async function run(argv: string[]): Promise<number> {
   if (argv[0] === 'revoke') return runRevoke(argv.slice(1));
   const { values } = parse(argv, {
     data: { type: 'string' },
+    db: { type: 'string' },
     port: { type: 'string' },
     host: { type: 'string' },
     'require-signatures': { type: 'boolean' },
@@ -37,6 +40,7 @@ export async function run(argv: string[]): Promise<number> {
   const { startHub } = await import('../../hub/server.ts');
   const hub = await startHub({
     dataDir,
+    db: values.db,
     port: portOf(values.port, '--port', 8700),
     host: values.host ?? '127.0.0.1',
     requireSignatures: values['require-signatures'] === true,
@@ -50,6 +54,7 @@ export async function run(argv: string[]): Promise<number> {
 async function runExport(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     data: { type: 'string' },
+    db: { type: 'string' },
     since: { type: 'string' },
     format: { type: 'string' },
   });
@@ -60,9 +65,9 @@ async function runExport(argv: string[]): Promise<number> {
   if (values.since !== undefined && Number.isNaN(Date.parse(values.since))) {
     throw new UsageError(`--since must be an ISO time, got ${values.since}`);
   }
-  const { openHubStore } = await import('../../hub/store/sqlite.ts');
+  const { openStore } = await import('../../hub/store/open.ts');
   const { exportRatings } = await import('../../hub/export.ts');
-  const store = openHubStore(dataDir);
+  const store = await openStore({ dataDir, db: values.db });
   try {
     await exportRatings(store, { since: values.since, format }, (chunk) => process.stdout.write(chunk));
   } finally {
@@ -74,6 +79,7 @@ async function runExport(argv: string[]): Promise<number> {
 async function runToken(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     data: { type: 'string' },
+    db: { type: 'string' },
     hall: { type: 'string' },
     window: { type: 'string' },
     'ttl-hours': { type: 'string' },
@@ -85,8 +91,8 @@ async function runToken(argv: string[]): Promise<number> {
   const hours = values['ttl-hours'] === undefined ? 24 : Number(values['ttl-hours']);
   if (!Number.isFinite(hours) || hours < 1 / 60 || hours > 168)
     throw new UsageError('--ttl-hours must be between 0.02 and 168');
-  const { openHubStore } = await import('../../hub/store/sqlite.ts');
-  const store = openHubStore(dataDir);
+  const { openStore } = await import('../../hub/store/open.ts');
+  const store = await openStore({ dataDir, db: values.db });
   let token: { token: string; expires_at: string };
   try {
     token = await store.trust.createToken(hall, window, Math.round(hours * 3600), new Date());
@@ -110,14 +116,15 @@ async function runToken(argv: string[]): Promise<number> {
 async function runRevoke(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     data: { type: 'string' },
+    db: { type: 'string' },
     device: { type: 'string' },
     reason: { type: 'string' },
   });
   const dataDir = resolve(requireString(values.data, '--data DIR'));
   const device = requireString(values.device, '--device ID');
   const reason = requireString(values.reason, '--reason TEXT');
-  const { openHubStore } = await import('../../hub/store/sqlite.ts');
-  const store = openHubStore(dataDir);
+  const { openStore } = await import('../../hub/store/open.ts');
+  const store = await openStore({ dataDir, db: values.db });
   try {
     if (!(await store.trust.revoke(device, reason, new Date()))) {
       process.stderr.write(`no enrolled, unrevoked device ${device}\n`);
