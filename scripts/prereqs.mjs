@@ -3,7 +3,7 @@
 // clear message instead of a cryptic failure deep inside a test. Installs it where it can
 // (root with apt-get, as in CI); otherwise prints the exact command and stops.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 
 const NEEDS = [
   { what: 'socat (virtual serial port pairs for the pad tests)', pkg: 'socat', found: () => which('socat') },
@@ -17,7 +17,20 @@ const NEEDS = [
     pkg: 'fonts-noto-cjk',
     found: () => spawnSync('fc-list', [':lang=zh'], { encoding: 'utf8' }).stdout?.trim().length > 0,
   },
+  {
+    what: 'PostgreSQL server (the hub suites run a second time on a throwaway cluster)',
+    pkg: 'postgresql',
+    found: () => hasInitdb(),
+  },
 ];
+
+/** initdb where tests/pg-global-setup.ts looks: Debian's /usr/lib/postgresql/<major>/bin, or PATH. */
+function hasInitdb() {
+  const root = '/usr/lib/postgresql';
+  if (existsSync(root) && readdirSync(root).some((major) => existsSync(`${root}/${major}/bin/initdb`)))
+    return true;
+  return which('initdb');
+}
 
 function which(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
