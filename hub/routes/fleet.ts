@@ -76,6 +76,21 @@ export const fleetRoutes: FastifyPluginAsync<FleetRouteOptions> = async (app, ct
             `signed by ${request.signedBy}, heartbeat for ${hb.device_id}`,
           ),
         );
+      // Stricter than ingest while requireSignatures is off: an enrolled counter always signs, so an
+      // unsigned heartbeat in its name is someone else's, and its clock anchor would move the
+      // corrected times (and before_accept flags) of that device's ratings.
+      if (request.signedBy === undefined) {
+        const enrolled = await store.trust.device(hb.device_id);
+        if (enrolled)
+          return sendHubError(reply, {
+            ...hubError(
+              401,
+              AUTH_ERROR_CODES.unsigned,
+              `device ${hb.device_id} is enrolled: its heartbeats must be signed`,
+            ),
+            server_time: now().toISOString(),
+          });
+      }
       const fleet = fleetOf(reply);
       if (!fleet) return reply;
       const at = now();

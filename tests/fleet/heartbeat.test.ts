@@ -107,6 +107,33 @@ describe('heartbeats over loopback, counter ⇄ hub', () => {
     expect((await fleet()).terminals).toEqual([]);
   });
 
+  it('even with signatures not required, an unsigned heartbeat in an enrolled device’s name is refused', async () => {
+    hub = await startTestHub(join(tmp.dir, 'hub'), { requireSignatures: false });
+    const dir = join(tmp.dir, 'counter');
+    const deviceId = await enrollCounter(hub, dir);
+    counter = makeCounter(dir, hub.url);
+    expect((await counter.heartbeat.beat()).last_error).toBeNull();
+    const forged = {
+      ...counter.heartbeat.request(),
+      app_boot_id: 'forged-boot',
+      sent_at: new Date(0).toISOString(),
+    };
+    const res = await fetch(`${hub.url}${HUB_API}/heartbeat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(forged),
+    });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { code: string }).code).toBe('UNSIGNED');
+    const me = (await fleet()).terminals.find((t) => t.device_id === deviceId);
+    expect(Math.abs(me?.clock_offset_ms ?? Number.NaN)).toBeLessThan(5000);
+    expect(
+      hub.db.prepare("SELECT COUNT(*) AS n FROM clock_anchors WHERE app_boot_id = 'forged-boot'").get(),
+    ).toEqual({
+      n: 0,
+    });
+  });
+
   it('a failing hub never disturbs rating: the heartbeat reports the error and the rating is stored', async () => {
     hub = await startTestHub(join(tmp.dir, 'hub'));
     const url = hub.url;
