@@ -136,6 +136,8 @@ async function assemble(store: HubStore, opts: BuildHubOptions): Promise<Hub> {
     ...context,
     adminToken,
     requireSignatures: opts.requireSignatures ?? false,
+    // Heartbeat replies carry the config version in force: a counter behind it pulls its bundle.
+    configVersionOf: async () => (await store.configs.current())?.version ?? null,
   });
   await app.register(opsRoutes, context);
   await app.register(openApiRoutes, {

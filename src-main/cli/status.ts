@@ -10,7 +10,8 @@ Prints the counter's state as JSON: queue_depth (ratings the hub has not acked),
 upload_rate (ratings/s over the last minute) and eta_s (seconds to drain the queue) while the counter runs,
 dead_letters (ratings the hub kept aside as unreadable) with the last one's reason,
 last_acked_seq, pad link, store health (ok, disk_full, read_only, error; a recovered damaged file),
-session (who is signed in, paused, rating open), open_case, heartbeat (last sent and answered), alarms (窗口不空岗, stuck pad key, store). Safe while the counter runs (read-only).
+session (who is signed in, paused, rating open), open_case, heartbeat (last sent and answered), alarms (窗口不空岗, stuck pad key, store),
+config (version in force, source, pending bundle, last refused bundle or failed pull). Safe while the counter runs (read-only).
 Exit 1 when the store cannot be read.
 `;
 
@@ -72,6 +73,7 @@ export async function run(argv: string[]): Promise<number> {
         open_case?: string | null;
         store?: { health: string; message: string | null; integrity: string; damaged_copy: string | null };
         alarms?: unknown[];
+        config?: unknown;
         heartbeat?: unknown;
         sync?: { upload_rate?: number | null; eta_s?: number | null };
       };
@@ -84,6 +86,8 @@ export async function run(argv: string[]): Promise<number> {
       out.hub = running ? rt.hub : 'unknown';
       out.open_case = running ? (rt.open_case ?? null) : null;
       out.alarms = running ? (rt.alarms ?? []) : [];
+      // Config version in force, a bundle waiting for the rating window, and why the last one was refused.
+      out.config = rt.config ?? null;
       // Last heartbeat to the hub: sent, answered, the hub's time, the last error.
       out.heartbeat = running ? (rt.heartbeat ?? null) : null;
       // Upload progress as the running uploader measures it: ratings/s over the last minute, seconds to drain.

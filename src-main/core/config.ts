@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { rosterEntrySchema, serviceItemSchema } from '../../src-shared/config-bundle.ts';
 import { type ReasonDictionary, reasonDictionarySchema } from '../../src-shared/index.ts';
 import { DEFAULT_OPENING_HOURS, openingHoursSchema } from './opening-hours.ts';
 import { padConfigSchema } from './pad-config.ts';
@@ -46,29 +47,14 @@ export const counterConfigSchema = z.strictObject({
    * demo roster (PIN 246810): a real terminal's config or the hub's bundle replaces it.
    */
   roster: z
-    .array(
-      z.strictObject({
-        staff_no: z.string().min(1).max(32),
-        name: z.string().min(1).max(64),
-        photo_url: z.string().nullable().default(null),
-        pin_hash: z.string().startsWith('$argon2', 'must be an argon2 hash (haocha hash-pin)'),
-      }),
-    )
+    .array(rosterEntrySchema)
     .default([{ staff_no: '090317', name: '李明', photo_url: null, pin_hash: DEMO_PIN_HASH }]),
   /** Staff number signed in at start with no PIN (demo and unattended self-service terminals); null on a staffed counter. */
   auto_sign_in: z.string().nullable().default('090317'),
   /** Version of this configuration, recorded with every rating (the hub's bundle sets it). */
   config_version: z.string().min(1).max(64).default('embedded-1'),
   /** Service items and their rating rule: per_case = 一事一评 (one rating per case), per_visit = 一次一评 (one per visit). */
-  items: z
-    .array(
-      z.strictObject({
-        code: z.string().min(1).max(64),
-        name: z.string().min(1).max(200),
-        mode: z.enum(['per_case', 'per_visit']),
-      }),
-    )
-    .default([]),
+  items: z.array(serviceItemSchema).default([]),
   /** Rule for items not listed. */
   default_item_mode: z.enum(['per_case', 'per_visit']).default('per_case'),
   reasons: reasonDictionarySchema.default(DEFAULT_REASONS),
@@ -96,6 +82,18 @@ export const counterConfigSchema = z.strictObject({
     .default([5, 4, 3, 2, 1]),
   /** The evaluator pad: path or `auto`, profile, wanted serial (src-main/core/pad-config.ts). */
   pad: padConfigSchema,
+  /**
+   * Config bundles from the hub (src-main/core/config-sync.ts). An enrolled counter always checks
+   * the hub's signature; `allow_unverified` lets an unenrolled (demo) counter take a bundle it
+   * cannot check. Off by default: an unverified bundle could replace the roster and its PINs.
+   */
+  config_sync: z
+    .strictObject({
+      allow_unverified: z.boolean().default(false),
+      /** Seconds between pulls (a 304 when nothing changed); heartbeat hints pull sooner. 0: only on start and hints. */
+      interval_s: z.number().int().min(0).max(86_400).default(300),
+    })
+    .default({ allow_unverified: false, interval_s: 300 }),
   sync: z
     .strictObject({
       interval_ms: z.number().int().min(50).default(2000),

@@ -20,6 +20,7 @@ import {
 } from '../../src-shared/index.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import type { CounterConfig } from './config.ts';
+import { ConfigSync } from './config-sync.ts';
 import { type DeviceKeyStore, FileKeyStore } from './device-key.ts';
 import { loadEnrollment, RequestSigner } from './enrollment.ts';
 import { HeartbeatLoop } from './heartbeat.ts';
@@ -108,11 +109,23 @@ export class Counter extends EventEmitter<CounterEvents> {
     this.store = new CounterStore(join(opts.dataDir, 'counter.db'), this.now);
     this.audit = new AuditLog(this.store.db);
     this.presence = new PresenceLog(this.store.db, this.now);
+    const signer = this.loadSigner();
+    // Config bundles: the last one applied is in force from the start (before auto sign-in).
+    this.configSync = new ConfigSync({
+      dataDir: opts.dataDir,
+      hubUrl: opts.hubUrl,
+      signer,
+      enrollment: this.enrollmentOrNull(),
+      base: structuredClone(opts.config),
+      now: this.now,
+      ...(opts.fetchImpl ? { fetchImpl: opts.fetchImpl } : {}),
+    });
+    const saved = this.configSync.loadSaved();
+    if (saved) Object.assign(opts.config, saved.config);
     this.session = new CounterSession(opts.config, {
       now: this.now,
       restore: this.presence.restore(),
     });
-    const signer = this.loadSigner();
     this.sync = new SyncLoop(this.store, opts.hubUrl, opts.config.sync, opts.fetchImpl, signer);
     this.heartbeat = new HeartbeatLoop({
       hubUrl: opts.hubUrl,
@@ -129,10 +142,15 @@ export class Counter extends EventEmitter<CounterEvents> {
       fetchImpl: opts.fetchImpl,
       rewind: (toSeq) => this.sync.rewind(toSeq),
       pause: (reason) => this.pause(reason),
-      onConfigHint: opts.onConfigHint,
+      onConfigHint: (version) => {
+        this.configHint(version);
+        opts.onConfigHint?.(version);
+      },
     });
     this.heartbeat.on('beat', () => this.writeRuntime());
     this.heartbeat.on('command', (c) => this.auditSafe('hub', `fleet.${c.type}`, { ...c }));
+    this.configSync.on('bundle', (bundle, config) => this.offerConfig(bundle.version, bundle.seq, config));
+    this.configSync.on('change', () => this.writeRuntime());
     this.runtimeFile = join(opts.dataDir, 'runtime.json');
     this.session.on('presence', (change) => this.recordPresence(change));
     // A full or read-only disk shows on both screens and in `haocha status` at once.
@@ -144,6 +162,8 @@ export class Counter extends EventEmitter<CounterEvents> {
     this.session.on('timedOut', (w) => this.recordNotRated(w));
     this.session.on('change', (v) => {
       this.emit('session', v);
+      // After the current step: a window closed by sign-out or time-out is recorded first, under the old version.
+      if (this.pendingConfig && v.state !== 'rating_open') queueMicrotask(() => this.applyPendingConfig());
       this.writeRuntime();
     });
     this.sync.on('change', (v) => {
@@ -180,6 +200,58 @@ export class Counter extends EventEmitter<CounterEvents> {
   }
 
   private readonly pruneTimer: NodeJS.Timeout;
+
+  /** Hub config bundles (src-main/core/config-sync.ts). */
+  readonly configSync: ConfigSync;
+  /** A received config waiting for the open rating window to close. */
+  private pendingConfig: { version: string; seq: number; config: CounterConfig } | null = null;
+
+  /**
+   * Hook for heartbeats: the hub's config_version (or a resend_config command, with no version)
+   * makes the counter pull now unless it already runs that version.
+   */
+  configHint(version?: string | null): void {
+    void this.configSync.onHint(version);
+  }
+
+  /** The version of the configuration in force (recorded with every rating from now on). */
+  configVersion(): string {
+    return this.opts.config.config_version;
+  }
+
+  /** A verified bundle: in force at once, or, while a citizen is rating, as soon as that window closes. */
+  private offerConfig(version: string, seq: number, config: CounterConfig): void {
+    this.pendingConfig = { version, seq, config };
+    if (this.session.state() === 'rating_open') this.configSync.markPending(version);
+    else this.applyPendingConfig();
+  }
+
+  /**
+   * Swaps the configuration in one synchronous step: the session reads the same object, so the
+   * next rating's record carries the new version and nothing in between sees half of it.
+   */
+  private applyPendingConfig(): void {
+    const next = this.pendingConfig;
+    if (!next || this.session.state() === 'rating_open' || !this.store.db.open) return;
+    this.pendingConfig = null;
+    Object.assign(this.opts.config, next.config);
+    this.configSync.applied(next.version, next.seq);
+    this.auditSafe('system', 'config.applied', { version: next.version, seq: next.seq });
+    // Staff taken off this window's roster are signed out now rather than at the next restart.
+    const staff = this.session.signedIn();
+    if (staff && !next.config.roster.some((s) => s.staff_no === staff.staff_no)) this.session.signOut();
+    this.emit('session', this.session.view());
+    this.writeRuntime();
+  }
+
+  private enrollmentOrNull(): ReturnType<typeof loadEnrollment> {
+    try {
+      return loadEnrollment(this.opts.dataDir);
+    } catch {
+      // Already reported by loadSigner; an unreadable enrollment means unenrolled here too.
+      return null;
+    }
+  }
 
   /**
    * The request signer when this counter is enrolled (DATA/enrollment.json and its key); null
@@ -226,6 +298,7 @@ export class Counter extends EventEmitter<CounterEvents> {
   start(): void {
     this.sync.start();
     this.heartbeat.start();
+    this.configSync.start();
     void this.prune();
     this.checkUnstaffed();
     this.writeRuntime();
@@ -601,6 +674,7 @@ export class Counter extends EventEmitter<CounterEvents> {
           heartbeat: this.heartbeat?.view() ?? null,
           store: this.storeView(),
           alarms: this.alarms(),
+          config: this.configSync?.view() ?? null,
         }),
       );
       renameSync(tmp, this.runtimeFile);
@@ -614,6 +688,7 @@ export class Counter extends EventEmitter<CounterEvents> {
     clearInterval(this.pruneTimer);
     this.sync.stop();
     this.heartbeat.stop();
+    this.configSync.stop();
     this.session.close();
     this.store.close();
   }

@@ -1,21 +1,10 @@
 // CommonJS package: its default export is the API object under Node's ESM loader.
 import chineseDays from 'chinese-days';
-import { z } from 'zod';
 
-const hhmm = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be HH:MM');
+// The schema is part of the hub's config bundle contract, so it lives in src-shared.
+import { type OpeningHours, openingHoursSchema } from '../../src-shared/config-bundle.ts';
 
-/**
- * When the window must be staffed (窗口不空岗). Days follow the official calendar: holidays are
- * closed and make-up workdays (调休) are open, whatever the weekday, via chinese-days.
- * Times are Beijing time (the halls keep it, though Xinjiang's day runs two hours later).
- */
-export const openingHoursSchema = z.strictObject({
-  /** Open periods on a working day, e.g. [["10:00","14:00"],["16:00","20:00"]]. */
-  periods: z.array(z.tuple([hhmm, hhmm])).min(1),
-  /** Weekend halls (some convenience halls open Saturday mornings): periods on non-working days. */
-  rest_day_periods: z.array(z.tuple([hhmm, hhmm])).default([]),
-});
-export type OpeningHours = z.infer<typeof openingHoursSchema>;
+export { type OpeningHours, openingHoursSchema };
 
 export const DEFAULT_OPENING_HOURS: OpeningHours = {
   periods: [
