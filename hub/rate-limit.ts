@@ -32,7 +32,7 @@ export const DEFAULT_RATE_LIMITS: HubRateLimits = {
   device: { max: 600, windowMs: 10_000 },
   enroll: { max: 30, windowMs: 60_000 },
   admin: { max: 120, windowMs: 60_000 },
-  other: { max: 1200, windowMs: 60_000 },
+  other: { max: 3000, windowMs: 60_000 },
 };
 
 type RateClass = keyof HubRateLimits;
@@ -54,12 +54,16 @@ function classes(): Map<string, RateClass> {
   return map;
 }
 
-/** Who a request counts against: the signing device, else the device id an unsigned body names, else the IP. */
+/** Who a request counts against: the signing device, else the device or window an unsigned request names, else the IP. */
 function deviceKey(request: FastifyRequest): string {
   if (request.signedBy !== undefined) return `device:${request.signedBy}`;
   const body = request.body as { device_id?: unknown } | undefined;
   if (body && typeof body === 'object' && typeof body.device_id === 'string')
     return `unsigned:${body.device_id}`;
+  // An unsigned GET (config pull) names its window in the query instead.
+  const query = request.query as { hall_id?: unknown; window_id?: unknown } | undefined;
+  if (typeof query?.hall_id === 'string' && typeof query.window_id === 'string')
+    return `unsigned:${query.hall_id}/${query.window_id}`;
   return `ip:${request.ip}`;
 }
 

@@ -4,6 +4,7 @@ import { I18nextProvider } from 'react-i18next';
 import { DEFAULT_LOCALE, localeFromLocation } from './i18n/index.ts';
 import { routeFromHash, useHash } from './route.ts';
 import { CitizenScreen } from './screens/CitizenScreen.tsx';
+import { ProvisionScreen } from './screens/ProvisionScreen.tsx';
 import { StaffScreen } from './screens/StaffScreen.tsx';
 import { StoreProvider } from './state/context.tsx';
 import type { AppStore } from './state/store.ts';
@@ -21,7 +22,13 @@ export function App({ store, i18n }: { store: AppStore; i18n: I18n }) {
   return (
     <I18nextProvider i18n={i18n}>
       <StoreProvider store={store}>
-        {route === 'staff' ? <StaffScreen /> : <CitizenScreen defaultLocale={defaultLocale} />}
+        {route === 'staff' ? (
+          <StaffScreen />
+        ) : route === 'provision' ? (
+          <ProvisionScreen />
+        ) : (
+          <CitizenScreen defaultLocale={defaultLocale} />
+        )}
       </StoreProvider>
     </I18nextProvider>
   );

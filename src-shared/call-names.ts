@@ -15,5 +15,7 @@ export const CALL_NAMES = [
   'staff.resume',
   'rating.activity',
   'reasons.get',
+  'device.trust_status',
+  'device.enroll',
 ] as const;
 export const EVENT_NAMES = ['session', 'pad', 'sync', 'store'] as const;

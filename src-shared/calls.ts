@@ -167,6 +167,23 @@ export type CounterStatus = z.infer<typeof counterStatusSchema>;
 
 const empty = z.strictObject({});
 
+/** Device trust as IT sees it on the provisioning panel (device.trust_status, device.enroll). */
+export const trustStatusSchema = z.strictObject({
+  device_id: z.string(),
+  /** The hub this counter uploads to. */
+  hub_url: z.string(),
+  /** DATA/enrollment.json says this counter is enrolled. */
+  enrolled: z.boolean(),
+  /** Enrolled and its key loaded: uploads, heartbeats and config pulls are signed from now on. */
+  signing: z.boolean(),
+  hall_id: z.string().nullable(),
+  window_id: z.string().nullable(),
+  enrolled_at: z.string().nullable(),
+  /** Why an enrolled counter does not sign (key missing, keystore refused, file damaged), for IT. */
+  problem: z.string().nullable(),
+});
+export type TrustStatus = z.infer<typeof trustStatusSchema>;
+
 export const calls = {
   'session.get': { input: empty, output: sessionViewSchema },
   /** Staff open a rating window for the citizen in front of them (case_ref from the business system, or none for 一次一评). */
@@ -209,6 +226,20 @@ export const calls = {
   'rating.activity': { input: empty, output: sessionViewSchema },
   /** The reason dictionary for 差评 (both levels), for the citizen's reason step. */
   'reasons.get': { input: empty, output: reasonDictionarySchema },
+  /** IT staff: is this terminal enrolled at the hub, and does it sign its requests? */
+  'device.trust_status': { input: empty, output: trustStatusSchema },
+  /**
+   * IT staff enroll this terminal with the single-use token made at the hub (haocha hub token):
+   * typed, or scanned as the token's QR payload. Signing starts at once, without a restart.
+   */
+  'device.enroll': {
+    input: z.strictObject({
+      token: z.string().trim().min(16).max(128),
+      /** Must be the hub this counter uploads to, when given (the QR code carries it). */
+      hub_url: z.url().optional(),
+    }),
+    output: trustStatusSchema,
+  },
 } as const;
 
 export type CallName = keyof typeof calls;

@@ -17,6 +17,9 @@ export const ERROR_CODES = [
   'BAD_CREDENTIALS', // staff number or PIN wrong (never says which)
   'LOCKED', // too many wrong PINs: this staff number is locked for a while
   'REASON_REQUIRED', // a 差评 from the screen needs a reason of its level (or the step's time-out)
+  'ENROLL_TOKEN_INVALID', // enrollment token unknown, expired or already used
+  'ALREADY_ENROLLED', // this terminal is enrolled and signing: revoke it at the hub first
+  'ENROLL_FAILED', // the hub refused the enrollment otherwise, or could not be reached
   'INTERNAL', // a bug: logged with its stack on the host
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

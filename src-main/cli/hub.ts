@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { EXIT, parse, portOf, requireString, UsageError, untilSignal } from './usage.ts';
 
-export const usage = `usage: haocha hub --data DIR [--db URL] [--port N] [--host ADDR] [--require-signatures]
+export const usage = `usage: haocha hub --data DIR [--db URL] [--port N] [--host ADDR] [--allow-unsigned]
        haocha hub export --data DIR [--db URL] [--since ISO] [--format jsonl|csv]
        haocha hub token --data DIR [--db URL] --hall ID --window ID [--ttl-hours N] [--hub URL]
        haocha hub revoke --data DIR [--db URL] --device ID --reason TEXT
@@ -16,7 +16,8 @@ and a web page of today's counts at http://ADDR:N/.
   --host ADDR      listen address (default 127.0.0.1)
   --since ISO      export: only ratings rated at or after this time
   --format F       export: jsonl (default) or csv, to standard output
-  --require-signatures  refuse uploads not signed by an enrolled device (device trust)
+  --allow-unsigned  also accept uploads from terminals not enrolled yet (transition only; by
+                   default the hub takes only requests signed by an enrolled terminal)
 
 token: makes a single-use enrollment token for one terminal (hall + window), valid 24 h by
 default, and prints it as text and as a QR code; the terminal runs
@@ -34,8 +35,13 @@ export async function run(argv: string[]): Promise<number> {
     db: { type: 'string' },
     port: { type: 'string' },
     host: { type: 'string' },
+    'allow-unsigned': { type: 'boolean' },
+    // The old opt-in, now the default: still accepted so existing scripts keep working.
     'require-signatures': { type: 'boolean' },
   });
+  const allowUnsigned = values['allow-unsigned'] === true;
+  if (allowUnsigned && values['require-signatures'] === true)
+    throw new UsageError('--allow-unsigned and --require-signatures contradict each other');
   const dataDir = resolve(requireString(values.data, '--data DIR'));
   const { startHub } = await import('../../hub/server.ts');
   const hub = await startHub({
@@ -43,8 +49,13 @@ export async function run(argv: string[]): Promise<number> {
     db: values.db,
     port: portOf(values.port, '--port', 8700),
     host: values.host ?? '127.0.0.1',
-    requireSignatures: values['require-signatures'] === true,
+    requireSignatures: !allowUnsigned,
   });
+  if (allowUnsigned)
+    process.stderr.write(
+      'warning: --allow-unsigned: uploads from terminals that are not enrolled are accepted; ' +
+        'enroll every terminal (haocha hub token, haocha enroll) and drop this flag\n',
+    );
   process.stdout.write(`hub listening on ${hub.url} (data in ${dataDir})\n`);
   await untilSignal();
   await hub.close();

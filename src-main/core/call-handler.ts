@@ -28,6 +28,9 @@ export function createCallHandler(counter: Counter): CallHandler {
     'staff.resume': () => counter.resume(),
     'rating.activity': () => counter.activity(),
     'reasons.get': () => counter.reasons(),
+    'device.trust_status': () => counter.trustStatus(),
+    'device.enroll': (input: { token: string; hub_url?: string }) =>
+      counter.enroll(input.token, input.hub_url),
   };
   return async (name, args) => {
     if (!Object.hasOwn(calls, name)) return err('UNKNOWN_CALL', `unknown call: ${name}`);

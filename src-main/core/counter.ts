@@ -17,12 +17,13 @@ import {
   type ReasonDictionary,
   type SessionView,
   type StoreView,
+  type TrustStatus,
 } from '../../src-shared/index.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import type { CounterConfig } from './config.ts';
 import { ConfigSync } from './config-sync.ts';
 import { type DeviceKeyStore, FileKeyStore } from './device-key.ts';
-import { loadEnrollment, RequestSigner } from './enrollment.ts';
+import { EnrollError, enroll, loadEnrollment, RequestSigner } from './enrollment.ts';
 import { HeartbeatLoop } from './heartbeat.ts';
 import { isOpenAt } from './opening-hours.ts';
 import { PresenceLog } from './presence-log.ts';
@@ -102,6 +103,8 @@ export class Counter extends EventEmitter<CounterEvents> {
   private unstaffedAlarm: Alarm | null = null;
   private readonly alarmTimer: NodeJS.Timeout;
   private readonly now: () => Date;
+  /** Signs requests to the hub once enrolled; set again when IT enrolls while running. */
+  private signer: RequestSigner | null = null;
 
   constructor(readonly opts: CounterOptions) {
     super();
@@ -110,6 +113,7 @@ export class Counter extends EventEmitter<CounterEvents> {
     this.audit = new AuditLog(this.store.db);
     this.presence = new PresenceLog(this.store.db, this.now);
     const signer = this.loadSigner();
+    this.signer = signer;
     // Config bundles: the last one applied is in force from the start (before auto sign-in).
     this.configSync = new ConfigSync({
       dataDir: opts.dataDir,
@@ -282,6 +286,87 @@ export class Counter extends EventEmitter<CounterEvents> {
     if (enrollment.device_id !== this.store.deviceId)
       process.emitWarning(`enrolled as ${enrollment.device_id}, but this store is ${this.store.deviceId}`);
     return new RequestSigner(enrollment.device_id, key);
+  }
+
+  /** Device trust for IT's provisioning panel: enrolled, signing, and why not. */
+  trustStatus(): TrustStatus {
+    let enrollment: ReturnType<typeof loadEnrollment> = null;
+    let problem: string | null = null;
+    try {
+      enrollment = loadEnrollment(this.opts.dataDir);
+    } catch (e) {
+      problem = (e as Error).message;
+    }
+    if (enrollment && !this.signer) {
+      try {
+        const key = (this.opts.keyStore ?? new FileKeyStore(this.opts.dataDir)).load();
+        if (!key) problem = 'enrolled, but the device key is missing: enroll again';
+      } catch (e) {
+        problem = `cannot load the device key: ${(e as Error).message}`;
+      }
+    }
+    return {
+      device_id: this.store.deviceId,
+      hub_url: this.opts.hubUrl,
+      enrolled: enrollment !== null,
+      signing: this.signer !== null,
+      hall_id: enrollment?.hall_id ?? null,
+      window_id: enrollment?.window_id ?? null,
+      enrolled_at: enrollment?.enrolled_at ?? null,
+      problem,
+    };
+  }
+
+  /**
+   * IT enrolls this terminal with a hub token (provisioning panel). The key is made in the host's
+   * key store (safeStorage under Electron, a 0600 file under the devhost) and uploads are signed
+   * from the next request on, without a restart.
+   */
+  async enroll(token: string, hubUrl?: string): Promise<TrustStatus> {
+    if (this.signer)
+      throw new CodedError(
+        'ALREADY_ENROLLED',
+        'this terminal is enrolled and signing: revoke it at the hub first',
+      );
+    const ours = this.opts.hubUrl.replace(/\/+$/, '');
+    if (hubUrl !== undefined && hubUrl.replace(/\/+$/, '') !== ours)
+      throw new CodedError(
+        'ENROLL_FAILED',
+        `the token is for ${hubUrl}, but this counter uploads to ${ours}`,
+      );
+    try {
+      await enroll({
+        dataDir: this.opts.dataDir,
+        hubUrl: ours,
+        token,
+        deviceId: this.store.deviceId,
+        appVersion: process.env.npm_package_version ?? '0.1.0',
+        keyStore: this.opts.keyStore ?? new FileKeyStore(this.opts.dataDir),
+        ...(this.opts.fetchImpl ? { fetchImpl: this.opts.fetchImpl } : {}),
+      });
+    } catch (e) {
+      this.auditSafe('it', 'device.enroll_failed', { reason: (e as Error).message });
+      if (e instanceof EnrollError && e.code === 'ENROLLMENT_TOKEN_INVALID')
+        throw new CodedError('ENROLL_TOKEN_INVALID', e.message);
+      if (e instanceof EnrollError) throw new CodedError('ENROLL_FAILED', `${e.code}: ${e.message}`);
+      throw new CodedError('ENROLL_FAILED', `hub not reachable: ${(e as Error).message}`);
+    }
+    const signer = this.loadSigner();
+    if (signer) this.adoptSigner(signer);
+    const status = this.trustStatus();
+    this.auditSafe('it', 'device.enroll', {
+      hall_id: status.hall_id,
+      window_id: status.window_id,
+      signing: status.signing,
+    });
+    return status;
+  }
+
+  /** Every client of the hub signs with the new key from its next request. */
+  private adoptSigner(signer: RequestSigner): void {
+    this.signer = signer;
+    this.sync.setSigner(signer);
+    this.sync.kick();
   }
 
   /** Prunes acked ratings past retention; never fatal (a full disk or a closed store just waits for the next hour). */

@@ -157,13 +157,18 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
     private readonly config: CounterConfig['sync'],
     private readonly fetchImpl: typeof fetch = fetch,
     /** Signs uploads once the counter is enrolled (device trust); null sends them unsigned. */
-    private readonly signer: RequestSigner | null = null,
+    private signer: RequestSigner | null = null,
   ) {
     super();
     this.batchSize = Math.min(config.batch_size, MAX_BATCH_ITEMS);
     const dead = store.deadLetterStats();
     this.deadLetters = dead.count;
     this.lastDeadLetter = dead.last;
+  }
+
+  /** Enrolled while running (IT's provisioning panel): the next upload is signed. */
+  setSigner(signer: RequestSigner): void {
+    this.signer = signer;
   }
 
   start(): void {

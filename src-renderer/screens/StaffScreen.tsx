@@ -60,6 +60,10 @@ function StaffHeader() {
           t('staff.noStaff')
         )}
       </p>
+      {/* IT's enrollment and diagnostics panel: reachable signed in or not. */}
+      <a className="button button--secondary staff__provision" href="#/provision">
+        {t('provision.open')}
+      </a>
     </header>
   );
 }

@@ -8,6 +8,7 @@ import type {
   SessionView,
   StoreView,
   SyncView,
+  TrustStatus,
 } from '../../src-shared/calls.ts';
 import { isBadRating, type Level } from '../../src-shared/levels.ts';
 import type { Err, Result } from '../../src-shared/result.ts';
@@ -84,6 +85,11 @@ export interface Actions {
   pause(reason: PauseReason): Promise<boolean>;
   resume(): Promise<boolean>;
   clearStaffError(): void;
+
+  // ---- provisioning panel (IT staff) ----
+  trustStatus(): Promise<Result<TrustStatus>>;
+  /** Enrolls this terminal with a hub token; the hub URL only when the scanned QR code carries one. */
+  enroll(token: string, hubUrl?: string): Promise<Result<TrustStatus>>;
 }
 
 export type AppState = DeviceSlice & {
@@ -466,6 +472,14 @@ export function createAppStore(client: Client, options: StoreOptions = {}): AppS
 
       clearStaffError() {
         set({ staff: { ...get().staff, error: null } });
+      },
+
+      trustStatus() {
+        return client.call('device.trust_status', {});
+      },
+
+      enroll(token, hubUrl) {
+        return client.call('device.enroll', hubUrl ? { token, hub_url: hubUrl } : { token });
       },
     };
   });

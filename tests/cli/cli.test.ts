@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultCounterConfig } from '../../src-main/core/config.ts';
 import { Counter } from '../../src-main/core/counter.ts';
 import { MIGRATIONS } from '../../src-main/core/store/migrations.ts';
+import { batchOf, makeStream } from '../hub/records.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/haocha.mjs', import.meta.url));
 const haocha = (...args: string[]) =>
@@ -76,6 +77,32 @@ describe('haocha', () => {
     await counter.close();
   });
 
+  it('hub takes only signed uploads by default; --allow-unsigned accepts unsigned ones with a warning', async () => {
+    const upload = async (url: string) => {
+      const stream = makeStream({ deviceId: 'ctr-cli-unsigned', count: 1 });
+      const res = await fetch(`${url}/api/v1/ingest`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(batchOf(stream, 1, 1)),
+      });
+      return { status: res.status, body: (await res.json()) as { code?: string } };
+    };
+    const strict = await runHub(join(dir, 'strict'), []);
+    try {
+      expect(await upload(strict.url)).toMatchObject({ status: 401, body: { code: 'UNSIGNED' } });
+      expect(strict.output()).not.toMatch(/warning/);
+    } finally {
+      await strict.stop();
+    }
+    const open = await runHub(join(dir, 'open'), ['--allow-unsigned']);
+    try {
+      expect((await upload(open.url)).status).toBe(200);
+      expect(open.output()).toMatch(/warning: --allow-unsigned/);
+    } finally {
+      await open.stop();
+    }
+  }, 60_000);
+
   it('demo runs hub, simulated pad and counter end to end, and Ctrl-C stops it cleanly', async () => {
     const child: ChildProcess = spawn(
       process.execPath,
@@ -102,3 +129,33 @@ describe('haocha', () => {
     expect(out).toMatch(/stopped/);
   }, 60_000);
 });
+
+/** `haocha hub` as a process on a free port; resolves once it prints where it listens. */
+async function runHub(dataDir: string, flags: string[]) {
+  const child = spawn(process.execPath, [BIN, 'hub', '--data', dataDir, '--port', '0', ...flags], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  const deadline = Date.now() + 30_000;
+  const listening = () => /hub listening on (\S+)/.exec(out)?.[1];
+  while (!listening()) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`hub did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const url = listening() as string;
+  return {
+    url,
+    output: () => out,
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -133,7 +133,9 @@ export async function runKillCycles(opts: KillCycleOptions): Promise<KillCycleRe
   const hubPort = await freePort();
   const startHub = async () => {
     hubUp = false;
-    hub = launch([HAOCHA, 'hub', '--data', hubDir, '--port', String(hubPort)], (line) => {
+    // Unsigned on purpose: these cycles are about exactly-once under kills and faults, not trust
+    // (signed uploads under faults: tests/sync/faulty-channel.test.ts with enrolled counters).
+    hub = launch([HAOCHA, 'hub', '--data', hubDir, '--port', String(hubPort), '--allow-unsigned'], (line) => {
       if (line.startsWith('hub listening on')) hubUp = true;
     });
     const h = hub;
