@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import {
   type ClockAnchor,
   correctedMs,
@@ -10,7 +10,7 @@ import {
   nearestAnchor,
   type QueuedCommand,
 } from '../../src-shared/index.ts';
-import type { FleetStore, FleetTerminalRow, HubSignal } from './types.ts';
+import { type FleetStore, type FleetTerminalRow, type HubSignal, StoreUnavailableError } from './types.ts';
 
 /** One anchor per boot per this much monotonic time: drift over it is far below a second. */
 export const ANCHOR_SPACING_MS = 5 * 60_000;
@@ -103,7 +103,7 @@ export class SqliteFleetStore implements FleetStore {
   }
 
   async heartbeat(request: HeartbeatRequest, receivedAt: Date): Promise<DeliveredCommand[]> {
-    return this.heartbeatTx(request, receivedAt);
+    return guard(this.db, () => this.heartbeatTx(request, receivedAt));
   }
 
   private heartbeatLocked(request: HeartbeatRequest, receivedAt: Date): DeliveredCommand[] {
@@ -155,18 +155,24 @@ export class SqliteFleetStore implements FleetStore {
   }
 
   async queueCommand(deviceId: string, command: FleetCommand, now: Date): Promise<QueuedCommand | null> {
-    return this.db.transaction(() => {
-      if (!this.stmt.known.get(deviceId, deviceId, deviceId)) return null;
-      const row = this.stmt.queue.get(deviceId, JSON.stringify(command), now.toISOString());
-      return row ? toQueued(row) : null;
-    })();
+    return guard(this.db, () =>
+      this.db.transaction(() => {
+        if (!this.stmt.known.get(deviceId, deviceId, deviceId)) return null;
+        const row = this.stmt.queue.get(deviceId, JSON.stringify(command), now.toISOString());
+        return row ? toQueued(row) : null;
+      })(),
+    );
   }
 
   async commands(deviceId: string): Promise<QueuedCommand[]> {
-    return this.stmt.commands.all(deviceId).map(toQueued);
+    return guard(this.db, () => this.stmt.commands.all(deviceId).map(toQueued));
   }
 
   async terminals(): Promise<FleetTerminalRow[]> {
+    return guard(this.db, () => this.terminalsTx());
+  }
+
+  private terminalsTx(): FleetTerminalRow[] {
     return this.db.transaction(() =>
       this.stmt.ids.all().map(({ device_id }) => {
         const cursor = this.stmt.cursor.get(device_id);
@@ -191,6 +197,22 @@ export class SqliteFleetStore implements FleetStore {
         };
       }),
     )();
+  }
+}
+
+/** Same rule as the main store: a failure a retry may cure is a 503 (StoreUnavailableError), not a 500. */
+function guard<T>(db: Database.Database, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (
+      error instanceof Database.SqliteError &&
+      /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|CORRUPT)/.test(error.code)
+    )
+      throw new StoreUnavailableError(`hub store unavailable: ${error.code}`, { cause: error });
+    if (error instanceof TypeError && !db.open)
+      throw new StoreUnavailableError('hub store is closed', { cause: error });
+    throw error;
   }
 }
 

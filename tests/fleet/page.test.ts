@@ -89,6 +89,16 @@ describe('fleet page', () => {
     expect(fleet.terminals).toEqual([]);
   });
 
+  it('a store that cannot answer gives 503 STORE_UNAVAILABLE with Retry-After, not a 500', async () => {
+    hub.db.close();
+    for (const path of ['/api/fleet', '/fleet']) {
+      const res = await fetch(`${hub.url}${path}`);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
+      expect(((await res.json()) as { code: string }).code).toBe('STORE_UNAVAILABLE');
+    }
+  });
+
   it('an empty fleet says so', async () => {
     expect(await (await fetch(`${hub.url}/fleet`)).text()).toContain('尚无终端');
   });
