@@ -3,10 +3,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startHub } from '../../hub/server.ts';
 import { type CounterConfig, defaultCounterConfig } from '../../src-main/core/config.ts';
 import { Counter } from '../../src-main/core/counter.ts';
+import { backoffDelay, parseRetryAfter } from '../../src-main/core/sync.ts';
 import { HUB_API, type StatsReply } from '../../src-shared/index.ts';
 
 let dir: string;
@@ -111,5 +114,87 @@ describe('sync to a real hub over loopback', () => {
     await until(() => counter.store.queueStats().queue_depth === 0);
     expect(dropped).toBe(true);
     expect(await hubTotal(hub.url)).toBe(5);
+  });
+});
+
+describe('the error table', () => {
+  it('backoff: full jitter between the minimum and the capped exponential', () => {
+    fc.assert(
+      fc.property(
+        fc.nat(40),
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.integer({ min: 1, max: 600_000 }),
+        fc.double({ min: 0, max: 0.999_999, noNaN: true }),
+        (attempt, min, max, r) => {
+          const d = backoffDelay(attempt, min, max, () => r);
+          expect(d).toBeGreaterThanOrEqual(min);
+          expect(d).toBeLessThanOrEqual(Math.max(min, Math.min(max, min * 2 ** attempt)));
+        },
+      ),
+    );
+  });
+
+  it('Retry-After: seconds or an HTTP date, null when unreadable', () => {
+    const now = Date.parse('2026-11-26T12:00:00Z');
+    expect(parseRetryAfter('7', now)).toBe(7000);
+    expect(parseRetryAfter('Thu, 26 Nov 2026 12:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Thu, 26 Nov 2026 11:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeNull();
+    expect(parseRetryAfter(null, now)).toBeNull();
+  });
+
+  it('413 halves the batch until the hub takes it; every rating still arrives once, in order', async () => {
+    const hub = await startHub({ dataDir: join(dir, 'hub'), port: 0, logger: false });
+    cleanups.push(() => hub.close());
+    // A front that refuses batches of more than 3 items, as a hub with a small body limit would.
+    const sizes: number[] = [];
+    let refused = 0;
+    const proxy: Server = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks);
+      // Heartbeats and config pulls are not this test's business.
+      if (!req.url?.endsWith('/ingest')) {
+        res.writeHead(404).end();
+        return;
+      }
+      const batch = JSON.parse(gunzipSync(body).toString('utf8')) as { items: { seq: number }[] };
+      if (batch.items.length > 3) {
+        refused++;
+        res
+          .writeHead(413, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify({
+              statusCode: 413,
+              code: 'PAYLOAD_TOO_LARGE',
+              error: 'Payload Too Large',
+              message: 'too big',
+            }),
+          );
+        return;
+      }
+      sizes.push(...batch.items.map((i) => i.seq));
+      const upstream = await fetch(`${hub.url}${req.url}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+          'x-haocha-dead-letter': '1',
+        },
+        body,
+      });
+      res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => proxy.close(() => r())));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const counter = new Counter({ dataDir: join(dir, 'counter'), hubUrl: proxyUrl, config: fastConfig() });
+    cleanups.push(() => counter.close());
+    rate(counter, 20);
+    counter.start();
+    await until(() => counter.store.queueStats().queue_depth === 0);
+    expect(refused).toBeGreaterThan(0);
+    expect(sizes).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(await hubTotal(hub.url)).toBe(20);
   });
 });
