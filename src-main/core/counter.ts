@@ -367,6 +367,10 @@ export class Counter extends EventEmitter<CounterEvents> {
     this.signer = signer;
     this.sync.setSigner(signer);
     this.sync.kick();
+    this.heartbeat.setSigner(signer);
+    // Config bundles: verified with the hub key from this enrollment, pulled signed at once.
+    this.configSync.setTrust(signer, this.enrollmentOrNull());
+    void this.configSync.pull();
   }
 
   /** Prunes acked ratings past retention; never fatal (a full disk or a closed store just waits for the next hour). */

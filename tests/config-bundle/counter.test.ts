@@ -171,6 +171,18 @@ describe('counter applies config bundles from the hub', () => {
     expect(c.opts.config.window_name).toBe('B');
   });
 
+  it('enrolled while running (provisioning panel): the bundle is verified with the new hub key and applied', async () => {
+    const v1 = await publish(hub.url, admin, content('A'));
+    const cfg = { ...localConfig(), hall_id: HALL, window_id: WINDOW };
+    const c = new Counter({ dataDir: join(dir, 'fresh'), hubUrl: hub.url, config: cfg });
+    counters.push(c);
+    const before = await c.configSync.pull();
+    expect(before.kind).toBe('failed'); // unsigned: this hub requires signatures
+    await c.enroll(await makeEnrollmentToken(hub.url, admin));
+    await until(() => c.configVersion() === v1.body.version);
+    expect(c.configSync.view().last_error).toBeNull();
+  });
+
   it('ETag: a second pull with nothing new is a 304 and changes nothing', async () => {
     await publish(hub.url, admin, content('A'));
     const seen: number[] = [];
