@@ -72,6 +72,11 @@ export class HeartbeatLoop extends EventEmitter<{ beat: [HeartbeatView]; command
     super();
   }
 
+  /** Enrolled while running: the next heartbeat is signed with this key. */
+  setSigner(signer: RequestSigner): void {
+    this.opts.signer = signer;
+  }
+
   get intervalS(): number {
     return this.opts.intervalS ?? DEFAULT_HEARTBEAT_S;
   }

@@ -107,6 +107,22 @@ describe('heartbeats over loopback, counter ⇄ hub', () => {
     expect((await fleet()).terminals).toEqual([]);
   });
 
+  it('a counter enrolled while running signs its next heartbeat', async () => {
+    hub = await startTestHub(join(tmp.dir, 'hub'), { requireSignatures: true });
+    counter = makeCounter(join(tmp.dir, 'counter'), hub.url);
+    expect((await counter.heartbeat.beat()).last_error).toMatch(/^UNSIGNED/);
+    const made = await admin(hub, 'POST', `${HUB_API}/admin/enrollment-tokens`, {
+      hall_id: 'DIV9-T12',
+      window_id: 'W07',
+    });
+    await counter.enroll(made.body.token as string);
+    const view = await counter.heartbeat.beat();
+    expect(view.last_error).toBeNull();
+    expect((await fleet()).terminals.find((t) => t.device_id === counter?.store.deviceId)?.enrolled).toBe(
+      true,
+    );
+  });
+
   it('even with signatures not required, an unsigned heartbeat in an enrolled device’s name is refused', async () => {
     hub = await startTestHub(join(tmp.dir, 'hub'), { requireSignatures: false });
     const dir = join(tmp.dir, 'counter');
