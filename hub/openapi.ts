@@ -7,6 +7,9 @@ import {
   revokeRequestSchema,
 } from '../src-shared/enrollment.ts';
 import {
+  configBundleSchema,
+  configContentSchema,
+  configHistoryEntrySchema,
   fleetCommandSchema,
   fleetReplySchema,
   HUB_API,
@@ -185,7 +188,7 @@ export const HUB_ROUTES: readonly RouteDoc[] = [
     auth: 'device?',
     summary: 'The signed config bundle of this device’s hall and window (ETag, If-None-Match → 304)',
     query: z.object({ hall_id: z.string().optional(), window_id: z.string().optional() }),
-    ok: { status: 200, description: 'Signed bundle', schema: anyObject },
+    ok: { status: 200, description: 'Signed bundle', schema: configBundleSchema },
     errors: { 400: 'BAD_REQUEST', 404: 'NO_CONFIG or NO_CONFIG_FOR_WINDOW' },
   },
   ...(['PUT', 'POST'] as const).map(
@@ -195,8 +198,8 @@ export const HUB_ROUTES: readonly RouteDoc[] = [
       tag: 'admin',
       auth: 'admin',
       summary: 'Publish a new config version for the whole division',
-      body: anyObject,
-      ok: { status: 201, description: 'Published version', schema: anyObject },
+      body: configContentSchema,
+      ok: { status: 201, description: 'Published version', schema: configHistoryEntrySchema },
       errors: { 400: 'BAD_REQUEST' },
     }),
   ),
@@ -206,7 +209,7 @@ export const HUB_ROUTES: readonly RouteDoc[] = [
     tag: 'admin',
     auth: 'admin',
     summary: 'The current config, whole and signed',
-    ok: { status: 200, description: 'Signed bundle', schema: anyObject },
+    ok: { status: 200, description: 'Signed bundle', schema: configBundleSchema },
     errors: { 404: 'NO_CONFIG' },
   },
   {
@@ -216,7 +219,11 @@ export const HUB_ROUTES: readonly RouteDoc[] = [
     auth: 'admin',
     summary: 'Published config versions, newest first',
     query: z.object({ limit: z.string().optional() }),
-    ok: { status: 200, description: 'Versions', schema: anyObject },
+    ok: {
+      status: 200,
+      description: 'Versions',
+      schema: z.object({ versions: z.array(configHistoryEntrySchema) }),
+    },
     errors: { 400: 'BAD_REQUEST' },
   },
   ...(['/api/fleet', `${HUB_API}/fleet`] as const).map(
