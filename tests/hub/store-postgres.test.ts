@@ -13,7 +13,7 @@ import {
 } from '../../hub/store/postgres/store.ts';
 import { type DeadLetterItem, StoreUnavailableError } from '../../hub/store/types.ts';
 import { shanghaiDay } from '../../hub/time.ts';
-import { type AnyRatingRecord, canonicalJson } from '../../src-shared/index.ts';
+import { type AnyRatingRecord, canonicalJson, type HeartbeatRequest } from '../../src-shared/index.ts';
 import { asError, freshPgUrl, makeTempDir, openTestHub, pgBaseUrl, type TestHub } from './harness.ts';
 import { batchOf, makeStream, seal, sha256Hex, verifies } from './records.ts';
 
@@ -292,6 +292,91 @@ describe('PostgreSQL sub-stores mirrored from SQLite', () => {
       { seq: 3, status: 'duplicate' },
     ]);
     expect(await s.summary()).toEqual({ ratings: 2, devices: 1, dead_letters: 1 });
+  });
+});
+
+describe('PostgreSQL fleet store (mirrored from SQLite)', () => {
+  function heartbeat(patch: Partial<HeartbeatRequest>): HeartbeatRequest {
+    return {
+      device_id: 'counter-01',
+      hall_id: 'H1',
+      window_id: 'W07',
+      sent_at: '2026-11-27T03:00:05.000Z',
+      mono_ms: 1000,
+      app_boot_id: 'boot',
+      heartbeat_s: 30,
+      queue_depth: 0,
+      oldest_unsent_age_s: null,
+      chain_head: { seq: 0, hash: 'a'.repeat(64) },
+      clock_offset_ms: 0,
+      app_version: '0.1.0',
+      config_version: 'embedded-1',
+      pad: { link: 'up', alarm: null },
+      store: { health: 'ok', message: null },
+      session: { state: 'idle', staff_no: null },
+      upload: { hub: 'ok', halted: false, last_error: null },
+      alarms: [],
+      ...patch,
+    };
+  }
+
+  it('a heartbeat anchor corrects the times of its boot, before and after, and flags a rating before its case', async () => {
+    const s = await store(await freshPgUrl());
+    const stream = makeStream({ count: 4 });
+    const boot = (stream[0] as AnyRatingRecord).app_boot_id;
+    // The third rating claims a case accepted long after it: corrected, it is before_accept.
+    const third = reseal(stream[2], { accepted_at: '2030-01-01T00:00:00.000Z' } as Partial<AnyRatingRecord>);
+    const items = [stream[0], stream[1], third] as AnyRatingRecord[];
+    const first = await s.ingest({ device_id: 'counter-01', items }, new Date());
+    expect(first.ok).toBe(true);
+    const hubAt = new Date('2026-11-27T03:00:00.000Z');
+    // Anchor: mono 200000 on this boot is hubAt on the hub's clock.
+    expect(await s.fleet.heartbeat(heartbeat({ app_boot_id: boot, mono_ms: 200_000 }), hubAt)).toEqual([]);
+    const fourth = reseal(stream[3], { prev_hash: third.hash });
+    expect((await s.ingest({ device_id: 'counter-01', items: [fourth] }, new Date())).ok).toBe(true);
+
+    const { ratings } = await s.listRatings({});
+    const expected = [...items, fourth].map((r) =>
+      new Date(hubAt.getTime() + (r.mono_ms - 200_000)).toISOString(),
+    );
+    expect(ratings.map((r) => r.corrected_at)).toEqual(expected);
+    expect(ratings.map((r) => r.hub_signals)).toEqual([undefined, undefined, ['before_accept'], undefined]);
+    const stats = await s.statsCounts('2026-11-01', '2026-11-30');
+    expect(stats.filter((r) => r.flagged).reduce((n, r) => n + r.count, 0)).toBe(1);
+  });
+
+  it('commands go to known terminals only, and each is delivered once even to concurrent heartbeats', async () => {
+    const url = await freshPgUrl();
+    const [a, b] = [await store(url), await store(url)];
+    expect(await a.fleet.queueCommand('nobody', { type: 'resend_config' }, new Date())).toBeNull();
+    await a.fleet.heartbeat(heartbeat({}), new Date('2026-11-27T03:00:00Z'));
+    const queued = [];
+    for (let i = 0; i < 5; i++)
+      queued.push(await a.fleet.queueCommand('counter-01', { type: 'rewind', to_seq: i }, new Date()));
+    expect(queued.every((q) => q !== null && q.delivered_at === null)).toBe(true);
+    expect((await a.fleet.terminals())[0]).toMatchObject({
+      device_id: 'counter-01',
+      hall_id: 'H1',
+      window_id: 'W07',
+      enrolled: false,
+      pending_commands: 5,
+      hub_seq: 0,
+      last_upload_at: null,
+    });
+    const at = new Date('2026-11-27T03:00:30Z');
+    const [x, y] = await Promise.all([
+      a.fleet.heartbeat(heartbeat({}), at),
+      b.fleet.heartbeat(heartbeat({}), at),
+    ]);
+    const delivered = [...x, ...y];
+    expect(delivered.map((c) => c.id)).toEqual(queued.map((q) => q?.id));
+    expect(delivered.map((c) => (c.type === 'rewind' ? c.to_seq : -1))).toEqual([0, 1, 2, 3, 4]);
+    expect((await a.fleet.commands('counter-01')).map((c) => c.delivered_at)).toEqual(
+      Array(5).fill(at.toISOString()),
+    );
+    expect((await b.fleet.terminals())[0]?.heartbeat?.clock_offset_ms).toBe(
+      Date.parse('2026-11-27T03:00:05.000Z') - at.getTime(),
+    );
   });
 });
 

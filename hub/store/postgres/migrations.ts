@@ -140,6 +140,46 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     `,
   },
   {
+    version: 4,
+    name: 'fleet: heartbeats, clock anchors, commands; corrected rating times',
+    up: `
+      -- Derived at the hub, never part of the record or its hash: the rating's time on the hub's
+      -- clock (from a heartbeat anchor of its boot) and the hub's own signals (JSON array).
+      ALTER TABLE ratings ADD COLUMN corrected_at text;
+      ALTER TABLE ratings ADD COLUMN hub_signals text;
+      -- Ratings still waiting for an anchor of their boot: filled in when the first one arrives.
+      CREATE INDEX ratings_uncorrected ON ratings (device_id, app_boot_id) WHERE corrected_at IS NULL;
+      -- A terminal's last place from its ratings (the fleet view, when nothing else says).
+      CREATE INDEX ratings_device_seq ON ratings (device_id, seq);
+
+      -- The latest heartbeat of each device (the whole request, JSON).
+      CREATE TABLE fleet_heartbeats (
+        device_id       text PRIMARY KEY,
+        received_at     text NOT NULL,
+        clock_offset_ms double precision NOT NULL,
+        body            text NOT NULL
+      );
+
+      -- (boot, monotonic ms) ↔ hub time; thinned to one per boot per 5 minutes of monotonic time.
+      CREATE TABLE clock_anchors (
+        device_id   text NOT NULL,
+        app_boot_id text NOT NULL,
+        mono_ms     double precision NOT NULL,
+        hub_ms      bigint NOT NULL,
+        PRIMARY KEY (device_id, app_boot_id, mono_ms)
+      );
+
+      CREATE TABLE fleet_commands (
+        id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        device_id    text NOT NULL,
+        command      text NOT NULL,
+        queued_at    text NOT NULL,
+        delivered_at text
+      );
+      CREATE INDEX fleet_commands_pending ON fleet_commands (device_id, id) WHERE delivered_at IS NULL;
+    `,
+  },
+  {
     version: 5,
     name: 'config bundles: published config versions',
     up: `

@@ -12,15 +12,18 @@ import {
   type DeadLetterPage,
   type DeviceCursor,
   type HubIngestBatch,
+  type HubSignal,
   type HubStore,
   type IngestOutcome,
   type ListRatingsOptions,
   type RatingPage,
   type StatsCountRow,
+  type StoredRating,
   type StoreSummary,
   StoreUnavailableError,
 } from '../types.ts';
 import { PostgresConfigStore } from './config.ts';
+import { correct, PostgresFleetStore } from './fleet.ts';
 import { LOCK_CLASS, LOCK_PARTITION, migratePg, type PgMigrationReport } from './migrations.ts';
 import { guarded, isUnavailable, makePool, transaction } from './pool.ts';
 import { PostgresTrustStore } from './trust.ts';
@@ -102,9 +105,12 @@ const RATING_COLUMNS: readonly (readonly [string, string])[] = [
   ['flagged', 'smallint'],
   ['is_default', 'smallint'],
 ];
-const READ_COLUMNS = RATING_COLUMNS.map(([c]) => c)
-  .filter((c) => !['day', 'rated_ms', 'flagged', 'is_default'].includes(c))
-  .join(', ');
+const READ_COLUMNS = [
+  ...RATING_COLUMNS.map(([c]) => c).filter((c) => !['day', 'rated_ms', 'flagged', 'is_default'].includes(c)),
+  // Derived by the fleet store (migration 4), given back beside the record.
+  'corrected_at',
+  'hub_signals',
+].join(', ');
 const INSERT_RATINGS = `INSERT INTO ratings (${RATING_COLUMNS.map(([c]) => c).join(', ')})
   SELECT * FROM unnest(${RATING_COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')})`;
 
@@ -114,6 +120,7 @@ const RACE_RETRIES = 3;
 export class PostgresHubStore implements HubStore {
   readonly trust: PostgresTrustStore;
   readonly configs: PostgresConfigStore;
+  readonly fleet: PostgresFleetStore;
   /** Months whose partition is known to exist (committed); others are checked in the transaction. */
   private readonly months = new Set<string>();
   private closed = false;
@@ -125,6 +132,7 @@ export class PostgresHubStore implements HubStore {
   ) {
     this.trust = new PostgresTrustStore(pool);
     this.configs = new PostgresConfigStore(pool);
+    this.fleet = new PostgresFleetStore(pool);
   }
 
   async ingest(batch: HubIngestBatch, receivedAt: Date): Promise<IngestOutcome> {
@@ -283,6 +291,8 @@ export class PostgresHubStore implements HubStore {
       const s = status.get(item.seq);
       if (s) items.push(s);
     }
+    // Ratings of a boot the hub already has a heartbeat anchor for get their corrected time now.
+    for (const boot of new Set(records.map((r) => r.app_boot_id))) await correct(client, deviceId, boot);
     return {
       ok: true,
       reply: { ack_through_seq: tail ? tail.seq : head.seq, items, server_time: now },
@@ -376,7 +386,7 @@ export class PostgresHubStore implements HubStore {
     });
     const lastRow = rows.at(-1);
     return {
-      ratings: rows.map(fromRow),
+      ratings: rows.map((row) => withHubFields(fromRow(row), row)),
       next: rows.length === limit && lastRow ? String(lastRow.id) : null,
     };
   }
@@ -434,6 +444,14 @@ export class PostgresHubStore implements HubStore {
         )
       : error;
   }
+}
+
+/** Adds the hub's corrected time and signals (fleet store) when it has them; absent keys otherwise. */
+function withHubFields(rating: StoredRating, row: object): StoredRating {
+  const hub = row as { corrected_at?: string | null; hub_signals?: string | null };
+  if (hub.corrected_at) rating.corrected_at = hub.corrected_at;
+  if (hub.hub_signals) rating.hub_signals = JSON.parse(hub.hub_signals) as HubSignal[];
+  return rating;
 }
 
 /** The partition of a month ('2026-11' → ratings_p202611). */
