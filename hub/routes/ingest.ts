@@ -30,7 +30,10 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & { requireSignatures: 
     { bodyLimit: INGEST_BODY_LIMIT, preParsing: [digestBody, gunzipBody], preHandler: auth },
     async (request, reply) => {
       // Only a counter that says it takes dead letters gets them; others keep the whole-batch 400.
-      const parsed = readIngestBatch(request.body, request.headers[DEAD_LETTER_HEADER] === '1');
+      // So does an engine without dead letters (listDeadLetters marks it): never a 500 for one.
+      const takesDeadLetters =
+        request.headers[DEAD_LETTER_HEADER] === '1' && store.listDeadLetters !== undefined;
+      const parsed = readIngestBatch(request.body, takesDeadLetters);
       if (!parsed.ok) {
         metrics.rejectedBatch(HUB_ERROR_CODES.badRequest);
         return sendHubError(reply, hubError(400, HUB_ERROR_CODES.badRequest, describeZodError(parsed.error)));
