@@ -29,6 +29,7 @@ export const POSTGRES_SUITES = [
   'tests/hub/export.test.ts',
   'tests/hub/roundtrip.property.test.ts',
   'tests/hub/store-postgres*.test.ts',
+  'tests/sync-auth/enrollment.test.ts',
 ];
 
 export default defineConfig({

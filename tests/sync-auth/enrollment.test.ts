@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN_FILE, startHub } from '../../hub/server.ts';
-import { openHubStore } from '../../hub/store/sqlite.ts';
 import {
   type DeviceKey,
   FileKeyStore,
@@ -13,6 +12,7 @@ import {
 } from '../../src-main/core/device-key.ts';
 import { EnrollError, enroll, loadEnrollment, RequestSigner } from '../../src-main/core/enrollment.ts';
 import { HUB_API } from '../../src-shared/index.ts';
+import { openTestStore, testDb } from '../hub/harness.ts';
 import { batchOf, makeStream } from '../hub/records.ts';
 
 let dir: string;
@@ -20,10 +20,13 @@ let hub: { url: string; close(): Promise<void> };
 let adminToken: string;
 const hubDir = () => join(dir, 'hub');
 const counterDir = () => join(dir, 'counter');
+/** The hub's database: SQLite in hubDir(), or a fresh PostgreSQL schema in the hub-postgres project. */
+let db: string | undefined;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'haocha-trust-'));
-  hub = await startHub({ dataDir: hubDir(), port: 0, logger: false, requireSignatures: true });
+  db = await testDb();
+  hub = await startHub({ dataDir: hubDir(), db, port: 0, logger: false, requireSignatures: true });
   adminToken = readFileSync(join(hubDir(), ADMIN_TOKEN_FILE), 'utf8').trim();
 });
 afterEach(async () => {
@@ -83,10 +86,10 @@ async function signedPost(signer: RequestSigner, payload: unknown, gzip = false)
 
 async function storedCount(): Promise<number> {
   await hub.close();
-  const store = openHubStore(hubDir());
+  const store = await openTestStore(hubDir(), db);
   const n = (await store.summary()).ratings;
   await store.close();
-  hub = await startHub({ dataDir: hubDir(), port: 0, logger: false, requireSignatures: true });
+  hub = await startHub({ dataDir: hubDir(), db, port: 0, logger: false, requireSignatures: true });
   return n;
 }
 
