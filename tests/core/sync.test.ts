@@ -161,16 +161,14 @@ describe('the error table', () => {
       const batch = JSON.parse(gunzipSync(body).toString('utf8')) as { items: { seq: number }[] };
       if (batch.items.length > 3) {
         refused++;
-        res
-          .writeHead(413, { 'content-type': 'application/json' })
-          .end(
-            JSON.stringify({
-              statusCode: 413,
-              code: 'PAYLOAD_TOO_LARGE',
-              error: 'Payload Too Large',
-              message: 'too big',
-            }),
-          );
+        res.writeHead(413, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            statusCode: 413,
+            code: 'PAYLOAD_TOO_LARGE',
+            error: 'Payload Too Large',
+            message: 'too big',
+          }),
+        );
         return;
       }
       sizes.push(...batch.items.map((i) => i.seq));
