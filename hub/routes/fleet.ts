@@ -16,7 +16,7 @@ import {
 import { bearerOf, tokenMatches } from '../../src-shared/secret-file.ts';
 import { describeZodError, HubHttpError, hubError, sendHubError } from '../errors.ts';
 import { FLEET_PAGE_CSP, renderFleetPage } from '../fleet-page.ts';
-import type { FleetStore, FleetTerminalRow } from '../store/types.ts';
+import type { FleetTerminalRow } from '../store/types.ts';
 import type { HubContext } from './context.ts';
 import { ADMIN_PREFIX, deviceAuth, digestBody } from './trust.ts';
 
@@ -41,12 +41,7 @@ export interface FleetRouteOptions extends HubContext {
 export const fleetRoutes: FastifyPluginAsync<FleetRouteOptions> = async (app, ctx) => {
   const { store, now } = ctx;
   const auth = deviceAuth(ctx);
-  /** The engine's fleet store; an engine without one yet answers 501 on the fleet routes. */
-  const fleetOf = (reply: FastifyReply): FleetStore | null => {
-    if (store.fleet) return store.fleet;
-    sendHubError(reply, hubError(501, 'NOT_IMPLEMENTED', 'this hub store engine has no fleet view yet'));
-    return null;
-  };
+  const { fleet } = store;
   // Same check as the trust routes' admin endpoints (hub admin token, constant-time compare).
   const admin = async (request: FastifyRequest, reply: FastifyReply) => {
     if (!tokenMatches(bearerOf(request.headers.authorization), ctx.adminToken))
@@ -91,8 +86,6 @@ export const fleetRoutes: FastifyPluginAsync<FleetRouteOptions> = async (app, ct
             server_time: now().toISOString(),
           });
       }
-      const fleet = fleetOf(reply);
-      if (!fleet) return reply;
       const at = now();
       const commands = await fleet.heartbeat(hb, at);
       if (commands.length > 0)
@@ -106,22 +99,16 @@ export const fleetRoutes: FastifyPluginAsync<FleetRouteOptions> = async (app, ct
     },
   );
 
-  for (const path of FLEET_PATHS)
-    app.get(path, async (_request, reply) => {
-      const fleet = fleetOf(reply);
-      return fleet ? fleetReply(await fleet.terminals(), now()) : reply;
-    });
+  for (const path of FLEET_PATHS) app.get(path, async () => fleetReply(await fleet.terminals(), now()));
 
   app.get(FLEET_PAGE_PATH, async (_request, reply) => {
-    const source = fleetOf(reply);
-    if (!source) return reply;
-    const fleet = fleetReply(await source.terminals(), now());
+    const view = fleetReply(await fleet.terminals(), now());
     return reply
       .type('text/html; charset=utf-8')
       .header('content-security-policy', FLEET_PAGE_CSP)
       .header('x-content-type-options', 'nosniff')
       .header('cache-control', 'no-store')
-      .send(renderFleetPage(fleet));
+      .send(renderFleetPage(view));
   });
 
   app.post<{ Params: { id: string } }>(
@@ -130,8 +117,6 @@ export const fleetRoutes: FastifyPluginAsync<FleetRouteOptions> = async (app, ct
     async (request, reply) => {
       const parsed = fleetCommandSchema.safeParse(request.body ?? {});
       if (!parsed.success) throw new HubHttpError(400, 'BAD_REQUEST', describeZodError(parsed.error));
-      const fleet = fleetOf(reply);
-      if (!fleet) return reply;
       const queued = await fleet.queueCommand(request.params.id, parsed.data, now());
       if (!queued) throw new HubHttpError(404, 'NOT_FOUND', `no terminal ${request.params.id} is known`);
       request.log.warn({ device_id: queued.device_id, command: queued.command }, 'fleet command queued');
@@ -142,10 +127,7 @@ export const fleetRoutes: FastifyPluginAsync<FleetRouteOptions> = async (app, ct
   app.get<{ Params: { id: string } }>(
     `${ADMIN_PREFIX}/devices/:id/commands`,
     { preHandler: admin },
-    async (request, reply) => {
-      const fleet = fleetOf(reply);
-      return fleet ? { commands: await fleet.commands(request.params.id) } : reply;
-    },
+    async (request) => ({ commands: await fleet.commands(request.params.id) }),
   );
 };
 

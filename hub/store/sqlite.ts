@@ -14,9 +14,9 @@ import {
 } from '../../src-shared/index.ts';
 import { type ChainLink, isDeadLetterItem, planIngest, verifyHashes } from '../ingest-rules.ts';
 import { shanghaiDay } from '../time.ts';
+import { SqliteConfigStore } from './sqlite-config.ts';
 import { SqliteFleetStore } from './sqlite-fleet.ts';
 import { type MigrationReport, migrate } from './sqlite-migrations.ts';
-import { SqliteConfigStore } from './sqlite-config.ts';
 import { SqliteTrustStore } from './sqlite-trust.ts';
 import {
   type DeadLetterPage,
