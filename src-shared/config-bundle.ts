@@ -144,7 +144,7 @@ export const configContentSchema = z
       'item code',
     );
     const halls = new Set(c.halls.map((h) => h.hall_id));
-    const staff = new Set(c.roster.map((s) => s.staff_no));
+    const staff = new Map(c.roster.map((s) => [s.staff_no, s]));
     c.windows.forEach((w, i) => {
       if (!halls.has(w.hall_id))
         ctx.addIssue({
@@ -158,9 +158,18 @@ export const configContentSchema = z
           path: ['windows', i, 'pad_profile'],
           message: `no pad profile ${w.pad_profile} in pad_profiles`,
         });
-      for (const s of [...(w.staff ?? []), ...(w.auto_sign_in ? [w.auto_sign_in] : [])])
-        if (!staff.has(s))
+      for (const s of [...(w.staff ?? []), ...(w.auto_sign_in ? [w.auto_sign_in] : [])]) {
+        const entry = staff.get(s);
+        if (!entry)
           ctx.addIssue({ code: 'custom', path: ['windows', i, 'staff'], message: `no staff ${s} in roster` });
+        // Else the window's narrowed bundle would name staff it does not carry, and fail at the counter.
+        else if (entry.hall_ids !== null && !entry.hall_ids.includes(w.hall_id))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['windows', i, 'staff'],
+            message: `staff ${s} does not serve in hall ${w.hall_id} (roster hall_ids)`,
+          });
+      }
     });
     c.roster.forEach((s, i) => {
       for (const h of s.hall_ids ?? [])
@@ -238,11 +247,14 @@ export function narrowContent(
   const hall = content.halls.find((h) => h.hall_id === hallId);
   const win = content.windows.find((w) => w.hall_id === hallId && w.window_id === windowId);
   if (!hall || !win) return null;
-  const roster = content.roster.filter(
-    (s) =>
-      (s.hall_ids === null || s.hall_ids.includes(hallId)) &&
-      (win.staff === null || win.staff.includes(s.staff_no) || s.staff_no === win.auto_sign_in),
-  );
+  const roster = content.roster
+    .filter(
+      (s) =>
+        (s.hall_ids === null || s.hall_ids.includes(hallId)) &&
+        (win.staff === null || win.staff.includes(s.staff_no) || s.staff_no === win.auto_sign_in),
+    )
+    // Only this hall stays named: the narrowed content must pass the same schema at the counter.
+    .map((s) => (s.hall_ids === null ? s : { ...s, hall_ids: [hallId] }));
   const profile = win.pad_profile === null ? undefined : content.pad_profiles[win.pad_profile];
   return {
     ...content,

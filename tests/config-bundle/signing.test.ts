@@ -130,6 +130,11 @@ describe('config content', () => {
     expect(messages).toContain('no hall NOPE in halls');
     expect(messages).toContain('no pad profile none-such in pad_profiles');
     expect(messages).toContain('no staff 000 in roster');
+    const elsewhere = content();
+    elsewhere.windows[0] = { ...elsewhere.windows[0], staff: ['090400'] } as (typeof elsewhere.windows)[0];
+    expect(configContentSchema.safeParse(elsewhere).error?.issues[0]?.message).toBe(
+      'staff 090400 does not serve in hall DIV9-T12 (roster hall_ids)',
+    );
   });
 
   it('version names are monotonic in seq and carry the Beijing date', () => {
