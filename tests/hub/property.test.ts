@@ -61,5 +61,6 @@ describe('ingest property', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-  }, 60_000);
+    // Generous: on PostgreSQL (hub-postgres project) each run migrates a fresh schema.
+  }, 180_000);
 });

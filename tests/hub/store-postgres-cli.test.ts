@@ -109,12 +109,13 @@ describe('haocha hub --db postgres://…', () => {
     expect(revoke.status).not.toBe(0);
     expect(revoke.stderr).toContain('no enrolled, unrevoked device nobody');
     expect(existsSync(join(dir, 'hub.db'))).toBe(false);
-  });
+    // Four CLI processes, each starting tsx: slow on a loaded 2-core machine.
+  }, 180_000);
 
   it('refuses a --db that is not a PostgreSQL URL', async () => {
     dir = await makeTempDir();
     const res = await haocha('hub', 'export', '--data', dir, '--db', 'mysql://x/y');
     expect(res.status).not.toBe(0);
     expect(res.stderr).toContain('postgres://');
-  });
+  }, 60_000);
 });
