@@ -1,0 +1,56 @@
+import { rm } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openHubStore, type SqliteHubStore } from '../../hub/store/sqlite.ts';
+import { makeTempDir } from './harness.ts';
+import { batchOf, makeStream, seal } from './records.ts';
+
+/** SQLite's group commit (hub/store/sqlite.ts): batches arriving together share a transaction, yet each stands alone. */
+describe('SQLite hub store group commit', () => {
+  let store: SqliteHubStore | null = null;
+  let dir = '';
+  afterEach(async () => {
+    await store?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('stores batches from many devices given in one turn, each once, and one device’s consecutive batches in order', async () => {
+    dir = await makeTempDir();
+    store = openHubStore(dir);
+    const streams = Array.from({ length: 40 }, (_, d) => makeStream({ deviceId: `dev-${d}`, count: 20 }));
+    const pending = streams.flatMap((s) => [
+      store?.ingest(batchOf(s, 1, 10), new Date()),
+      store?.ingest(batchOf(s, 11, 20), new Date()),
+      store?.ingest(batchOf(s, 5, 15), new Date()), // a re-send overlapping both: duplicates only
+    ]);
+    const outcomes = await Promise.all(pending);
+    expect(outcomes.every((o) => o?.ok)).toBe(true);
+    const stored = outcomes.reduce((n, o) => n + (o?.ok ? o.stored : 0), 0);
+    expect(stored).toBe(40 * 20);
+    expect((await store.summary()).ratings).toBe(800);
+    for (const d of [0, 17, 39]) expect((await store.deviceCursor(`dev-${d}`))?.last_seq).toBe(20);
+  });
+
+  it('a batch refused or failing inside a group changes nothing of its own and nothing of the others', async () => {
+    dir = await makeTempDir();
+    store = openHubStore(dir);
+    const good = makeStream({ deviceId: 'good', count: 10 });
+    const gap = makeStream({ deviceId: 'gap', count: 10 });
+    // Valid by hash, but its time cannot be read: the store throws inside this batch's savepoint.
+    const broken = makeStream({ deviceId: 'broken', count: 3 });
+    const last = broken[2];
+    if (!last) throw new Error('stream too short');
+    broken[2] = seal({ ...last, hash: undefined, rated_at: 'not a time' } as never);
+    const [a, b, c] = await Promise.allSettled([
+      store.ingest(batchOf(good, 1, 10), new Date()),
+      store.ingest(batchOf(gap, 4, 10), new Date()),
+      store.ingest(batchOf(broken, 1, 3), new Date()),
+    ]);
+    expect(a.status === 'fulfilled' && a.value.ok && a.value.stored).toBe(10);
+    expect(b.status === 'fulfilled' && !b.value.ok && b.value.rejection.code).toBe('SEQ_GAP');
+    expect(c.status).toBe('rejected');
+    expect(await store.deviceCursor('gap')).toBeNull();
+    // The savepoint undid the broken batch's first two rows and its cursor, not the good batch.
+    expect(await store.deviceCursor('broken')).toBeNull();
+    expect((await store.summary()).ratings).toBe(10);
+  });
+});
