@@ -1,8 +1,12 @@
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { compileErrors, validate } from '@readme/openapi-parser';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HUB_ROUTES, hubOpenApi } from '../../hub/openapi.ts';
 import { buildHub, type Hub } from '../../hub/server.ts';
+import { anyRecordArb, chainAs } from './arbitraries.ts';
 import { makeTempDir } from './harness.ts';
 
 interface Doc {
@@ -74,6 +78,37 @@ describe('GET /openapi.json', () => {
   it('while unsigned uploads are allowed, ingest says the signature is optional', () => {
     const doc = hubOpenApi({ version: '1', requireSignatures: false }) as unknown as Doc;
     expect(doc.paths['/api/v1/ingest']?.post?.security).toEqual([{ deviceSignature: [] }, {}]);
+  });
+
+  it('property: every batch the hub accepts is valid under the ingest body schema the document gives', async () => {
+    const doc = (await fetchDoc()) as unknown as {
+      paths: {
+        '/api/v1/ingest': { post: { requestBody: { content: { 'application/json': { schema: object } } } } };
+      };
+    };
+    const schema = doc.paths['/api/v1/ingest'].post.requestBody.content['application/json'].schema;
+    const check = new Ajv2020({ strict: false, validateFormats: false }).compile(schema);
+    // A hub taking unsigned batches, so what reaches ingest's schema is what is tested.
+    const open = await buildHub({ dataDir: join(dataDir, 'open'), logger: false, rateLimits: false });
+    await fc.assert(
+      fc.asyncProperty(fc.array(anyRecordArb, { minLength: 1, maxLength: 5 }), async (records) => {
+        const deviceId = `ctr-doc-${Math.random().toString(36).slice(2)}`;
+        const items = chainAs(
+          deviceId,
+          records.map((r) => r.event_id),
+          records,
+        );
+        const batch = { device_id: deviceId, items };
+        expect(check(batch), JSON.stringify(check.errors)).toBe(true);
+        // …and the hub does take it: the document describes what ingest accepts, not more loosely.
+        const res = await open.app.inject({ method: 'POST', url: '/api/v1/ingest', payload: batch });
+        expect(res.statusCode, res.body).toBe(200);
+      }),
+      { numRuns: 30 },
+    );
+    await open.close();
+    // A batch the hub refuses at the schema is refused by the document too.
+    expect(check({ device_id: 'x', items: [] })).toBe(false);
   });
 
   it('the route table has one entry per method and path', () => {
