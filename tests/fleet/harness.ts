@@ -86,7 +86,7 @@ export function makeCounter(
   hubUrl: string,
   opts: { now?: () => Date; config?: CounterConfig; onConfigHint?: (v: string | null) => void } = {},
 ): Counter {
-  return new Counter({
+  const counter = new Counter({
     dataDir: counterDir,
     hubUrl,
     config: opts.config ?? quietConfig(),
@@ -94,6 +94,10 @@ export function makeCounter(
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.onConfigHint ? { onConfigHint: opts.onConfigHint } : {}),
   });
+  // No upload until a test starts one (a rating kicks the uploader otherwise): queue depths stay
+  // as the test made them, and no request is left in flight when the hub closes.
+  counter.sync.stop();
+  return counter;
 }
 
 /** One rating for a case accepted at `acceptedAt` (the business system's clock), given on the citizen screen. */
