@@ -113,6 +113,8 @@ export class ConfigSync extends EventEmitter<{
   private inFlight: Promise<PullResult> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
+  /** Aborts a pull still in flight when the counter stops (a closing hub must not wait on it). */
+  private readonly abort = new AbortController();
 
   constructor(private readonly opts: ConfigSyncOptions) {
     super();
@@ -168,6 +170,7 @@ export class ConfigSync extends EventEmitter<{
 
   /** Pulls now; concurrent calls share one request, and a call during a pull makes one more after it. */
   pull(): Promise<PullResult> {
+    if (this.abort.signal.aborted) return Promise.resolve({ kind: 'failed', reason: 'stopped' });
     if (this.inFlight) {
       this.again = true;
       return this.inFlight;
@@ -212,6 +215,7 @@ export class ConfigSync extends EventEmitter<{
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.abort.abort();
   }
 
   private async pullOnce(): Promise<PullResult> {
@@ -233,6 +237,7 @@ export class ConfigSync extends EventEmitter<{
         } else return this.failed(`hub refused the config request: ${body.code ?? res.status}`);
       }
     } catch (e) {
+      if (this.abort.signal.aborted) return { kind: 'failed', reason: 'stopped' };
       return this.failed(`cannot reach the hub for config: ${(e as Error).message}`);
     }
     this.setState({ last_check_at: this.now().toISOString() });
@@ -281,7 +286,10 @@ export class ConfigSync extends EventEmitter<{
     const signed = this.opts.signer
       ? await this.opts.signer.headers('GET', url, new Uint8Array(), headers)
       : headers;
-    return (this.opts.fetchImpl ?? fetch)(url, { headers: signed, signal: AbortSignal.timeout(30_000) });
+    return (this.opts.fetchImpl ?? fetch)(url, {
+      headers: signed,
+      signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(30_000)]),
+    });
   }
 
   /** Signature first (over the bytes as sent, before defaults), then schema, scope, order, and the merged config. */

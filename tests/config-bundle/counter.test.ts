@@ -183,6 +183,18 @@ describe('counter applies config bundles from the hub', () => {
     expect(c.configSync.view().last_error).toBeNull();
   });
 
+  it('a pull in flight when the counter closes is abandoned quietly, and no pull starts after', async () => {
+    await publish(hub.url, admin, content('A'));
+    const c = counter();
+    const inFlight = c.configSync.pull();
+    c.configSync.stop();
+    const r = await inFlight;
+    // Either it was answered before the abort landed, or it was abandoned without an error in status.
+    if (r.kind !== 'applied') expect(r).toEqual({ kind: 'failed', reason: 'stopped' });
+    expect(c.configSync.view().last_error).toBeNull();
+    expect(await c.configSync.pull()).toEqual({ kind: 'failed', reason: 'stopped' });
+  });
+
   it('ETag: a second pull with nothing new is a 304 and changes nothing', async () => {
     await publish(hub.url, admin, content('A'));
     const seen: number[] = [];
