@@ -35,8 +35,6 @@ export interface HubStore {
   ping(): Promise<void>;
   /** Enrollment tokens, enrolled device keys and spent nonces (device trust). */
   readonly trust: TrustStore;
-  /** Heartbeats, clock anchors and queued commands (the fleet view); optional until every engine has it. */
-  readonly fleet?: FleetStore;
   /** Heartbeats, clock anchors and queued commands (the fleet view). */
   readonly fleet: FleetStore;
   /** Config bundle versions (issue 6 item 4): published content, newest is current. */
