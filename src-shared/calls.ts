@@ -147,7 +147,7 @@ export type StoreView = z.infer<typeof storeViewSchema>;
 
 /** Conditions the hall and the hub must hear about (窗口不空岗, a stuck pad key, a store that cannot write). */
 export const alarmSchema = z.strictObject({
-  kind: z.enum(['unstaffed', 'pad_stuck_key', 'pad_down', 'store', 'dead_letter']),
+  kind: z.enum(['unstaffed', 'pad_stuck_key', 'pad_down', 'store', 'dead_letter', 'config']),
   since: z.string(),
   message: z.string(),
 });

@@ -27,6 +27,8 @@ export interface ConfigSyncView {
   last_check_at: string | null;
   /** The last refused bundle or failed pull, until a later one succeeds. */
   last_error: { at: string; reason: string } | null;
+  /** The last bundle refused (signature, schema, scope, rollback), until one is accepted: an alarm, unlike a hub out of reach. */
+  refused: { at: string; reason: string } | null;
 }
 
 export type PullResult =
@@ -127,6 +129,7 @@ export class ConfigSync extends EventEmitter<{
       pending: null,
       last_check_at: null,
       last_error: null,
+      refused: null,
     };
   }
 
@@ -163,7 +166,7 @@ export class ConfigSync extends EventEmitter<{
       this.setState({ version: bundle.version, source: 'bundle', seq: bundle.seq });
       return { bundle, config };
     } catch (e) {
-      this.fail(`saved bundle ${this.path} refused: ${(e as Error).message}`);
+      this.fail(`saved bundle ${this.path} refused: ${(e as Error).message}`, true);
       return null;
     }
   }
@@ -259,12 +262,12 @@ export class ConfigSync extends EventEmitter<{
       ({ bundle, config } = this.check(JSON.parse(text), this.appliedSeq));
     } catch (e) {
       const reason = `config bundle refused: ${(e as Error).message}`;
-      this.fail(reason);
+      this.fail(reason, true);
       return { kind: 'refused', reason };
     }
     if (bundle.seq === this.appliedSeq) {
       this.etag = res.headers.get('etag');
-      this.setState({ last_error: null });
+      this.setState({ last_error: null, refused: null });
       return { kind: 'same_version' };
     }
     try {
@@ -275,7 +278,7 @@ export class ConfigSync extends EventEmitter<{
     }
     this.etag = res.headers.get('etag');
     this.appliedSeq = bundle.seq;
-    this.setState({ seq: bundle.seq, last_error: null });
+    this.setState({ seq: bundle.seq, last_error: null, refused: null });
     this.emit('bundle', bundle, config);
     return { kind: 'applied', version: bundle.version };
   }
@@ -328,9 +331,10 @@ export class ConfigSync extends EventEmitter<{
     return { kind: 'failed', reason };
   }
 
-  private fail(reason: string): void {
+  private fail(reason: string, refused = false): void {
     process.emitWarning(reason);
-    this.setState({ last_error: { at: this.now().toISOString(), reason } });
+    const at = { at: this.now().toISOString(), reason };
+    this.setState(refused ? { last_error: at, refused: at } : { last_error: at });
   }
 
   /** The Counter reports the version it swapped in. */

@@ -731,6 +731,9 @@ export class Counter extends EventEmitter<CounterEvents> {
       list.push({ kind: 'store', since: this.now().toISOString(), message: store.message ?? store.health });
     const deadLetter = this.sync.deadLetterAlarm();
     if (deadLetter) list.push(deadLetter);
+    // A refused config bundle: the old config stays in force, but IT must look (tampering, a wrong hub key).
+    const refused = this.configSync?.view().refused;
+    if (refused) list.push({ kind: 'config', since: refused.at, message: refused.reason });
     return list;
   }
 

@@ -232,6 +232,12 @@ describe('counter applies config bundles from the hub', () => {
     rate(c, 1);
     expect(versionsRated(c)).toEqual([v1.body.version]);
 
+    expect(c.alarms()).toContainEqual(
+      expect.objectContaining({
+        kind: 'config',
+        message: expect.stringMatching(/signature does not verify/),
+      }),
+    );
     const status = await haochaStatus(ctrDir());
     expect(status.config).toMatchObject({
       version: v1.body.version,
@@ -240,6 +246,11 @@ describe('counter applies config bundles from the hub', () => {
         reason: expect.stringMatching(/config bundle refused: bundle signature does not verify/),
       },
     });
+    expect(status.alarms).toContainEqual(expect.objectContaining({ kind: 'config' }));
+    // The hub serves an untampered bundle again: accepted, and the alarm clears.
+    tamper = false;
+    expect((await c.configSync.pull()).kind).toBe('applied');
+    expect(c.alarms().filter((a) => a.kind === 'config')).toEqual([]);
   });
 
   it('restart: the saved bundle is in force from the start; a stray temp file from a cut write is ignored', async () => {
