@@ -91,6 +91,9 @@ function makeRecords(dev: Device, n: number, base: RatingRecord, start: number):
       opened_at: at,
       rated_at: at,
       mono_ms: seq * 1000,
+      // The heartbeat's boot: the hub then corrects each rating's time from its anchors, as it
+      // does for real counters (one more write per rating).
+      app_boot_id: dev.bootId,
       prev_hash: hash,
     } as Omit<RatingRecord, 'hash'>;
     hash = sha256(chainInput(body));

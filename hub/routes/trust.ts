@@ -136,7 +136,10 @@ export function adminAuth(adminToken: string) {
 
 /** Enrollment (token once) and the admin endpoints IT staff use to make tokens and revoke devices. */
 export const trustRoutes: FastifyPluginAsync<
-  HubContext & { adminToken: string; /** The hub's config-signing public key, told to counters at enrollment. */ hubPublicKey?: string }
+  HubContext & {
+    adminToken: string /** The hub's config-signing public key, told to counters at enrollment. */;
+    hubPublicKey?: string;
+  }
 > = async (app, ctx) => {
   const { store, now } = ctx;
   const admin = async (request: FastifyRequest, reply: FastifyReply) => {

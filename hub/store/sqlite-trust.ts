@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { sqliteGuard, withoutOwnFsync } from './sqlite-guard.ts';
 import type { EnrolledDevice, EnrollmentTokenRecord, TrustStore } from './types.ts';
 
 function sha256(text: string): string {
@@ -8,7 +9,18 @@ function sha256(text: string): string {
 
 /** Device trust on the hub's SQLite file (migration 3): tokens, device keys, spent nonces. */
 export class SqliteTrustStore implements TrustStore {
-  constructor(private readonly db: Database.Database) {}
+  private readonly stmt;
+
+  constructor(private readonly db: Database.Database) {
+    // Prepared once: device() and spendNonce() run on every signed request.
+    this.stmt = {
+      device: db.prepare<[string], EnrolledDevice>('SELECT * FROM enrolled_devices WHERE device_id = ?'),
+      forgetNonces: db.prepare<[number]>('DELETE FROM spent_nonces WHERE created_ms < ?'),
+      spendNonce: db.prepare<[string, string, number]>(
+        'INSERT INTO spent_nonces (device_id, nonce, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+    };
+  }
 
   async createToken(
     hallId: string,
@@ -19,11 +31,13 @@ export class SqliteTrustStore implements TrustStore {
     // 24 random bytes in base64url: 32 characters, easy to type from a QR-less screen if needed.
     const token = randomBytes(24).toString('base64url');
     const expiresAt = new Date(now.getTime() + ttlS * 1000).toISOString();
-    this.db
-      .prepare(
-        'INSERT INTO enrollment_tokens (token_hash, hall_id, window_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
-      )
-      .run(sha256(token), hallId, windowId, now.toISOString(), expiresAt);
+    sqliteGuard(this.db, () =>
+      this.db
+        .prepare(
+          'INSERT INTO enrollment_tokens (token_hash, hall_id, window_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+        )
+        .run(sha256(token), hallId, windowId, now.toISOString(), expiresAt),
+    );
     return { token, hall_id: hallId, window_id: windowId, expires_at: expiresAt };
   }
 
@@ -31,6 +45,13 @@ export class SqliteTrustStore implements TrustStore {
     input: { token: string; device_id: string; public_key: string; app_version: string },
     now: Date,
   ): Promise<{ ok: true; device: EnrolledDevice } | { ok: false; reason: 'token' | 'device_taken' }> {
+    return sqliteGuard(this.db, () => this.enrollTx(input, now));
+  }
+
+  private enrollTx(
+    input: { token: string; device_id: string; public_key: string; app_version: string },
+    now: Date,
+  ): { ok: true; device: EnrolledDevice } | { ok: false; reason: 'token' | 'device_taken' } {
     return this.db.transaction(() => {
       const row = this.db
         .prepare('SELECT hall_id, window_id, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?')
@@ -73,24 +94,25 @@ export class SqliteTrustStore implements TrustStore {
   }
 
   async device(deviceId: string): Promise<EnrolledDevice | null> {
-    return (
-      (this.db.prepare('SELECT * FROM enrolled_devices WHERE device_id = ?').get(deviceId) as
-        | EnrolledDevice
-        | undefined) ?? null
-    );
+    return sqliteGuard(this.db, () => this.stmt.device.get(deviceId) ?? null);
   }
 
   async devices(): Promise<EnrolledDevice[]> {
-    return this.db.prepare('SELECT * FROM enrolled_devices ORDER BY enrolled_at').all() as EnrolledDevice[];
+    return sqliteGuard(
+      this.db,
+      () => this.db.prepare('SELECT * FROM enrolled_devices ORDER BY enrolled_at').all() as EnrolledDevice[],
+    );
   }
 
   async revoke(deviceId: string, reason: string, now: Date): Promise<boolean> {
-    return (
-      this.db
-        .prepare(
-          'UPDATE enrolled_devices SET revoked_at = ?, revoked_reason = ? WHERE device_id = ? AND revoked_at IS NULL',
-        )
-        .run(now.toISOString(), reason, deviceId).changes === 1
+    return sqliteGuard(
+      this.db,
+      () =>
+        this.db
+          .prepare(
+            'UPDATE enrolled_devices SET revoked_at = ?, revoked_reason = ? WHERE device_id = ? AND revoked_at IS NULL',
+          )
+          .run(now.toISOString(), reason, deviceId).changes === 1,
     );
   }
 
@@ -101,18 +123,17 @@ export class SqliteTrustStore implements TrustStore {
     now: Date,
     windowS: number,
   ): Promise<boolean> {
-    return this.db.transaction(() => {
-      // Nonces older than twice the window cannot come back inside it: forget them.
-      this.db
-        .prepare('DELETE FROM spent_nonces WHERE created_ms < ?')
-        .run(now.getTime() - 2 * windowS * 1000);
-      return (
-        this.db
-          .prepare(
-            'INSERT INTO spent_nonces (device_id, nonce, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
-          )
-          .run(deviceId, nonce, created.getTime()).changes === 1
-      );
-    })();
+    // Without an fsync of its own: every signed request spends a nonce, and an fsync each would
+    // block the hub's only thread hundreds of times a second. A power cut can forget only the last
+    // moments' nonces, and a batch replayed into that gap is stored once anyway (dedup).
+    return sqliteGuard(this.db, () =>
+      withoutOwnFsync(this.db, () =>
+        this.db.transaction(() => {
+          // Nonces older than twice the window cannot come back inside it: forget them.
+          this.stmt.forgetNonces.run(now.getTime() - 2 * windowS * 1000);
+          return this.stmt.spendNonce.run(deviceId, nonce, created.getTime()).changes === 1;
+        })(),
+      ),
+    );
   }
 }

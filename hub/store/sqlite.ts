@@ -16,6 +16,7 @@ import { type ChainLink, isDeadLetterItem, planIngest, verifyHashes } from '../i
 import { shanghaiDay } from '../time.ts';
 import { SqliteConfigStore } from './sqlite-config.ts';
 import { SqliteFleetStore } from './sqlite-fleet.ts';
+import { sqliteGuard } from './sqlite-guard.ts';
 import { type MigrationReport, migrate } from './sqlite-migrations.ts';
 import { SqliteTrustStore } from './sqlite-trust.ts';
 import {
@@ -31,7 +32,6 @@ import {
   StoreDamagedError,
   type StoredRating,
   type StoreSummary,
-  StoreUnavailableError,
 } from './types.ts';
 
 export const HUB_DB_FILE = 'hub.db';
@@ -434,20 +434,7 @@ export class SqliteHubStore implements HubStore {
 
   /** Turns engine failures that a retry may cure into StoreUnavailableError (HTTP 503). */
   private guard<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (error) {
-      if (
-        error instanceof Database.SqliteError &&
-        /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|CORRUPT)/.test(error.code)
-      ) {
-        throw new StoreUnavailableError(`hub store unavailable: ${error.code}`, { cause: error });
-      }
-      if (error instanceof TypeError && !this.db.open) {
-        throw new StoreUnavailableError('hub store is closed', { cause: error });
-      }
-      throw error;
-    }
+    return sqliteGuard(this.db, fn);
   }
 }
 
