@@ -8,7 +8,7 @@
  * speed varies with its load.
  *
  *   node --import tsx bench/fleet-load.ts [--counters 2000] [--rate 20000] [--seconds 30]
- *     [--interval 5] [--db postgres://…]
+ *     [--interval 5] [--db postgres|postgres://…]
  *
  * Latency is measured from each request's scheduled time (open loop), so a hub that falls behind
  * shows its queueing instead of hiding it (no coordinated omission).
@@ -33,6 +33,7 @@ import {
 import { loadOrCreateSecret } from '../src-shared/secret-file.ts';
 import { exportPublicKey, signRequest } from '../src-shared/signing.ts';
 import { given, ratingCtx } from '../tests/core/store-fixtures.ts';
+import { benchDb } from './lib/bench-db.ts';
 import { spawnHub } from './lib/spawn-hub.ts';
 
 function arg(name: string): string | undefined {
@@ -43,7 +44,7 @@ const COUNTERS = Number(arg('counters') ?? 2000);
 const RATE = Number(arg('rate') ?? 20_000);
 const SECONDS = Number(arg('seconds') ?? 30);
 const INTERVAL_S = Number(arg('interval') ?? 5);
-const DB = arg('db');
+const DB_ARG = arg('db');
 const HEARTBEAT_S = 30;
 
 const work = mkdtempSync(join(tmpdir(), 'haocha-bench-fleet-'));
@@ -112,7 +113,8 @@ async function post(url: string, body: Buffer, headers: Record<string, string>) 
 }
 
 async function main() {
-  const hub = await spawnHub(join(work, 'hub'), DB);
+  const engine = await benchDb(DB_ARG);
+  const hub = await spawnHub(join(work, 'hub'), engine.database('haocha_fleet'));
   const admin = loadOrCreateSecret(join(work, 'hub'), ADMIN_TOKEN_FILE).token;
   const base = template();
 
@@ -253,12 +255,13 @@ async function main() {
   await agent.close();
 
   // Ceiling of the same engine in the same run: the store's ingest with the same batches, no HTTP.
-  const ceil = await ceiling(devices.slice(0, Math.min(200, devices.length)), base);
+  const ceil = await ceiling(Math.min(200, devices.length), base, engine.database('haocha_ceiling'));
+  engine.stop();
 
   const p50 = quantile(latencies, 0.5);
   const p99 = quantile(latencies, 0.99);
   console.log(
-    `engine ${DB ? 'postgresql' : 'sqlite'}: ${stored} ratings stored (hub holds ${held}, expected ${total}) in ${seconds.toFixed(1)} s = ${Math.round(rate)}/s; ` +
+    `engine ${engine.label}: ${stored} ratings stored (hub holds ${held}, expected ${total}) in ${seconds.toFixed(1)} s = ${Math.round(rate)}/s; ` +
       `ack p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms over ${latencies.length} batches; ` +
       `heartbeats ${heartbeatLatencies.length}, p99 ${quantile(heartbeatLatencies, 0.99).toFixed(1)} ms; failures ${failures} ${JSON.stringify(Object.fromEntries(failureCodes))}`,
   );
@@ -297,12 +300,21 @@ function heartbeat(dev: Device, window: string): HeartbeatRequest {
   };
 }
 
-async function ceiling(sample: Device[], base: RatingRecord): Promise<number> {
-  const store = await openStore({ dataDir: join(work, 'hub-ceiling'), ...(DB ? { db: DB } : {}) });
+/** The store's ingest() with the same 50-record batches, no HTTP, devices of its own. */
+async function ceiling(count: number, base: RatingRecord, db: string | undefined): Promise<number> {
+  const store = await openStore({ dataDir: join(work, 'hub-ceiling'), db });
   let ms = 0;
   let n = 0;
-  for (const dev of sample) {
-    dev.last = { seq: 0, hash: GENESIS_HASH };
+  for (let d = 0; d < count; d++) {
+    const dev: Device = {
+      id: `ceil-${d}`,
+      key: generateKeyPairSync('ed25519').privateKey,
+      window: 'W0',
+      bootId: uuidv7(),
+      batches: [],
+      phaseMs: 0,
+      last: { seq: 0, hash: GENESIS_HASH },
+    };
     for (let b = 0; b < 3; b++) {
       const items = makeRecords(dev, 50, base, Date.now());
       const t = performance.now();

@@ -3,7 +3,7 @@
  * loopback hub, against the ceiling of the hub's own batch insert on the same engine, measured in
  * the same run (goal: drain ≥ 50 % of the ceiling).
  *
- *   node --import tsx bench/sync-drain.ts [--rows 1000000] [--db postgres://…]
+ *   node --import tsx bench/sync-drain.ts [--rows 1000000] [--db postgres]
  *
  * Ceiling: the hub store's ingest() called directly with 500-record batches (hash checks, chain,
  * dedup, insert: everything the hub does per batch but HTTP), on a fresh store.
@@ -13,12 +13,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openHubStore } from '../hub/store/sqlite.ts';
+import { openStore } from '../hub/store/open.ts';
 import { defaultCounterConfig } from '../src-main/core/config.ts';
 import { CounterStore, rowToRecord } from '../src-main/core/store/counter-store.ts';
 import { SyncLoop } from '../src-main/core/sync.ts';
 import { MAX_BATCH_ITEMS } from '../src-shared/index.ts';
 import { given, ratingCtx } from '../tests/core/store-fixtures.ts';
+import { benchDb } from './lib/bench-db.ts';
 import { spawnHub } from './lib/spawn-hub.ts';
 
 function arg(name: string): string | undefined {
@@ -26,7 +27,12 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 const ROWS = Number(arg('rows') ?? 1_000_000);
-const DB = arg('db');
+const DB_ARG = arg('db');
+if (DB_ARG !== undefined && DB_ARG !== 'postgres') {
+  // The ceiling and the drain each need an empty database of their own.
+  console.error('--db takes only `postgres` here (a throwaway cluster with two fresh databases)');
+  process.exit(2);
+}
 const work = mkdtempSync(join(tmpdir(), 'haocha-bench-drain-'));
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -49,8 +55,8 @@ function fill(store: CounterStore, n: number): void {
 }
 
 /** The hub's batch-insert ceiling: store.ingest() with full batches, no HTTP. */
-async function ceiling(store: CounterStore): Promise<number> {
-  const hub = openHubStore(join(work, 'hub-ceiling'));
+async function ceiling(store: CounterStore, db: string | undefined): Promise<number> {
+  const hub = await openStore({ dataDir: join(work, 'hub-ceiling'), db });
   const select = store.db.prepare('SELECT * FROM ratings WHERE seq > ? ORDER BY seq LIMIT ?');
   let ingestMs = 0;
   let stored = 0;
@@ -71,8 +77,8 @@ async function ceiling(store: CounterStore): Promise<number> {
   return stored / (ingestMs / 1000);
 }
 
-async function drain(store: CounterStore): Promise<number> {
-  const hub = await spawnHub(join(work, 'hub-drain'), DB);
+async function drain(store: CounterStore, db: string | undefined): Promise<number> {
+  const hub = await spawnHub(join(work, 'hub-drain'), db);
   const sync = { ...defaultCounterConfig().sync, batch_size: MAX_BATCH_ITEMS, interval_ms: 1000 };
   const loop = new SyncLoop(store, hub.url, sync);
   const t0 = performance.now();
@@ -100,11 +106,13 @@ try {
   const store = new CounterStore(join(work, 'counter.sqlite'));
   console.log(`filling ${ROWS} queued ratings…`);
   fill(store, ROWS);
-  const ceil = await ceiling(store);
-  const rate = await drain(store);
+  const engine = await benchDb(DB_ARG);
+  const ceil = await ceiling(store, engine.database('haocha_ceiling'));
+  const rate = await drain(store, engine.database('haocha_drain'));
+  engine.stop();
   const ratio = rate / ceil;
   console.log(
-    `${ratio >= 0.5 ? 'PASS' : 'FAIL'}  drain ${Math.round(rate)}/s vs hub batch-insert ceiling ${Math.round(ceil)}/s = ${(ratio * 100).toFixed(0)} % (goal ≥ 50 %)`,
+    `${ratio >= 0.5 ? 'PASS' : 'FAIL'}  ${engine.label}: drain ${Math.round(rate)}/s vs hub batch-insert ceiling ${Math.round(ceil)}/s = ${(ratio * 100).toFixed(0)} % (goal ≥ 50 %)`,
   );
   store.close();
   process.exitCode = ratio >= 0.5 ? 0 : 1;

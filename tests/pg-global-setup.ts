@@ -1,9 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { startPgCluster } from './helpers/pg-cluster.ts';
+
+export { findPgBin } from './helpers/pg-cluster.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,108 +10,9 @@ declare module 'vitest' {
   }
 }
 
-/** The newest PostgreSQL server binaries: Debian's /usr/lib/postgresql/<major>/bin, else PATH. */
-export function findPgBin(): string | null {
-  const root = '/usr/lib/postgresql';
-  if (existsSync(root)) {
-    const majors = readdirSync(root)
-      .filter((d) => existsSync(join(root, d, 'bin', 'initdb')))
-      .sort((a, b) => Number(b) - Number(a));
-    if (majors[0]) return join(root, majors[0], 'bin');
-  }
-  const which = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' });
-  const path = which.stdout.trim();
-  return which.status === 0 && path ? join(path, '..') : null;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * A throwaway PostgreSQL cluster for the postgres test project: initdb in a temp dir, listening on
- * loopback only (unix socket in the same dir), trust auth for loopback only; stopped and removed at
- * teardown. PostgreSQL refuses to run as root, so as root it runs as the `postgres` user.
- */
+/** A throwaway PostgreSQL cluster for the postgres test project (tests/helpers/pg-cluster.ts), removed at teardown. */
 export default async function setup(project: TestProject): Promise<() => void> {
-  const bin = findPgBin();
-  if (!bin) throw new Error('PostgreSQL server binaries (initdb) not found: run `node scripts/prereqs.mjs`');
-  const dir = mkdtempSync(join(tmpdir(), 'haocha-pg-'));
-  const data = join(dir, 'data');
-  const asRoot = process.getuid?.() === 0;
-  const run = (cmd: string, args: string[]) => {
-    const [file, argv] = asRoot
-      ? ['runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]]
-      : [join(bin, cmd), args];
-    execFileSync(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  };
-  if (asRoot) {
-    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-    chownSync(dir, uid, gid);
-  }
-  const port = await freePort();
-  let started = false;
-  const teardown = () => {
-    if (started) {
-      try {
-        run('pg_ctl', ['stop', '-D', data, '-m', 'immediate', '-w']);
-      } catch {
-        // Already gone: nothing left to stop.
-      }
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    run('initdb', [
-      '-D',
-      data,
-      '-U',
-      'postgres',
-      '--auth=reject',
-      '--encoding=UTF8',
-      '--locale=C',
-      '--no-sync',
-    ]);
-    // Only loopback TCP may connect, without a password; everything else (the socket too) is refused.
-    writeFileSync(
-      join(data, 'pg_hba.conf'),
-      'host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\nlocal all all reject\n',
-    );
-    // Speed over durability: the cluster lives for one test run.
-    const options = [
-      `-p ${port}`,
-      "-c listen_addresses='127.0.0.1'",
-      `-c unix_socket_directories='${dir}'`,
-      '-c fsync=off',
-      '-c synchronous_commit=off',
-      '-c full_page_writes=off',
-      '-c max_connections=200',
-    ].join(' ');
-    run('pg_ctl', ['start', '-D', data, '-w', '-t', '60', '-l', join(dir, 'server.log'), '-o', options]);
-    started = true;
-    run('psql', [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '-U',
-      'postgres',
-      '-qc',
-      'CREATE DATABASE haocha_test',
-    ]);
-  } catch (error) {
-    teardown();
-    throw error;
-  }
-  project.provide('haochaPgUrl', `postgres://postgres@127.0.0.1:${port}/haocha_test`);
-  return teardown;
+  const cluster = await startPgCluster({ database: 'haocha_test', durable: false });
+  project.provide('haochaPgUrl', cluster.url);
+  return cluster.stop;
 }
