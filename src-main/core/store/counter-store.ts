@@ -413,12 +413,20 @@ export class CounterStore {
     );
   }
 
-  /** The oldest records not yet acked by the hub, in seq order. */
-  unsentBatch(limit: number): AnyRatingRecord[] {
+  /** The oldest records not yet acked by the hub, in seq order (after `afterSeq`, when given). */
+  unsentBatch(limit: number, afterSeq = 0): AnyRatingRecord[] {
     const rows = this.db
-      .prepare('SELECT * FROM ratings WHERE acked_at IS NULL ORDER BY seq LIMIT ?')
-      .all(limit) as RatingRow[];
+      .prepare('SELECT * FROM ratings WHERE acked_at IS NULL AND seq > ? ORDER BY seq LIMIT ?')
+      .all(afterSeq, limit) as RatingRow[];
     return rows.map((r) => rowToRecord(r, this.deviceId));
+  }
+
+  /** The seq of the oldest record not yet acked, or null when everything is. */
+  firstUnsentSeq(): number | null {
+    const row = this.db.prepare('SELECT MIN(seq) AS s FROM ratings WHERE acked_at IS NULL').get() as {
+      s: number | null;
+    };
+    return row.s;
   }
 
   markAckedThrough(seq: number): number {
