@@ -60,10 +60,6 @@ function StaffHeader() {
           t('staff.noStaff')
         )}
       </p>
-      {/* IT's enrollment and diagnostics panel: reachable signed in or not. */}
-      <a className="button button--secondary staff__provision" href="#/provision">
-        {t('provision.open')}
-      </a>
     </header>
   );
 }
@@ -389,6 +385,11 @@ function StatusStrip() {
           </li>
         ))}
       </ul>
+      {/* IT's enrollment and diagnostics panel, signed in or not: last in the tab order, so staff
+          reach the case field or the sign-in keypad first. */}
+      <a className="staff__provision" href="#/provision">
+        {t('provision.open')}
+      </a>
     </footer>
   );
 }
