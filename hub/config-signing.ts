@@ -1,6 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { loadOrCreatePrivateFile } from '../src-shared/secret-file.ts';
 import { exportPublicKey } from '../src-shared/signing.ts';
 
 /** The hub's config-signing key (PKCS#8 PEM, 0600) in its data directory. */
@@ -19,27 +18,15 @@ export interface HubSigningKey {
  * (src-shared/secret-file.ts): `wx` so two starts racing cannot each write a different key.
  */
 export function loadOrCreateHubSigningKey(dataDir: string): HubSigningKey {
-  mkdirSync(dataDir, { recursive: true });
-  const path = join(dataDir, HUB_SIGNING_KEY_FILE);
-  try {
-    const { privateKey } = generateKeyPairSync('ed25519');
-    writeFileSync(path, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, {
-      mode: 0o600,
-      flag: 'wx',
-    });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  }
-  if (process.platform !== 'win32') {
-    const mode = statSync(path).mode & 0o777;
-    if (mode & 0o077) {
-      chmodSync(path, 0o600);
-      process.emitWarning(`${path} was readable by others (mode ${mode.toString(8)}); set to 0600`);
-    }
-  }
+  const file = loadOrCreatePrivateFile(
+    dataDir,
+    HUB_SIGNING_KEY_FILE,
+    () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+  );
+  const { path } = file;
   let privateKey: KeyObject;
   try {
-    privateKey = createPrivateKey(readFileSync(path, 'utf8'));
+    privateKey = createPrivateKey(file.text);
   } catch (e) {
     throw new Error(
       `${path} holds no usable key (${(e as Error).message}): restore it from backup; a new key means re-enrolling every counter`,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { FLEET_ALARM_LABELS_ZH, type FleetReply, type FleetTerminal } from '../src-shared/index.ts';
-import { escapeHtml } from './page.ts';
+import { escapeHtml, PAGE_BASE_STYLE } from './page.ts';
 
 /**
  * The fleet page (/fleet): every terminal with last contact, queue, clock, versions and alarms.
@@ -10,23 +10,9 @@ import { escapeHtml } from './page.ts';
 
 export const FLEET_REFRESH_SECONDS = 30;
 
-const STYLE = `
-:root { color-scheme: light; font-family: "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", sans-serif; }
-body { margin: 0; background: #f4f5f7; color: #1a1a1a; line-height: 1.5; }
-header { background: #0a3d7a; color: #fff; padding: 16px 24px; }
-header h1 { margin: 0; font-size: 28px; }
-header p { margin: 4px 0 0; font-size: 18px; }
-header a { color: #fff; }
-main { padding: 16px 24px; }
-.cards { display: flex; flex-wrap: wrap; gap: 16px; margin-block-end: 16px; }
-.card { background: #fff; border: 1px solid #5c6166; border-radius: 6px; padding: 12px 20px; min-inline-size: 180px; }
-.card .label { display: block; font-size: 16px; }
-.card .value { display: block; font-size: 36px; font-weight: 700; font-variant-numeric: tabular-nums; }
-table { border-collapse: collapse; background: #fff; inline-size: 100%; font-size: 17px; }
-caption { text-align: start; font-size: 20px; font-weight: 700; padding-block-end: 8px; }
-th, td { border: 1px solid #5c6166; padding: 6px 10px; vertical-align: top; }
-thead th { background: #e8ecf1; }
-td.n { text-align: end; font-variant-numeric: tabular-nums; }
+const STYLE = `${PAGE_BASE_STYLE}
+table { font-size: 17px; }
+th, td { vertical-align: top; }
 td.id { font-family: monospace; font-size: 14px; word-break: break-all; }
 tr.alarm td, tr.alarm th { background: #fde8e8; }
 .tag { display: inline-block; border: 1px solid #a51d1d; color: #a51d1d; border-radius: 4px; padding: 0 6px; margin: 1px 2px; font-size: 15px; }

@@ -11,7 +11,8 @@ export const REFRESH_SECONDS = 5;
 /** Hall, window, five levels, 合计, 未评价, 异常标记, then the three rates. */
 const TABLE_COLUMNS = 13;
 
-const STYLE = `
+/** The look every hub page shares (this one and the fleet page): one place to change it. */
+export const PAGE_BASE_STYLE = `
 :root { color-scheme: light; font-family: "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", sans-serif; }
 body { margin: 0; background: #f4f5f7; color: #1a1a1a; line-height: 1.5; }
 header { background: #0a3d7a; color: #fff; padding: 16px 24px; }
@@ -28,6 +29,9 @@ caption { text-align: start; font-size: 20px; font-weight: 700; padding-block-en
 th, td { border: 1px solid #5c6166; padding: 6px 10px; }
 thead th { background: #e8ecf1; }
 td.n { text-align: end; font-variant-numeric: tabular-nums; }
+`;
+
+const STYLE = `${PAGE_BASE_STYLE}
 tfoot th, tfoot td { font-weight: 700; background: #e8ecf1; }
 .note, #status { font-size: 16px; }
 `;

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { AUTH_ERROR_CODES } from '../../src-shared/enrollment.ts';
 import {
   DEFAULT_HEARTBEAT_S,
@@ -13,12 +13,11 @@ import {
   queuedCommandSchema,
   STALE_INTERVALS,
 } from '../../src-shared/index.ts';
-import { bearerOf, tokenMatches } from '../../src-shared/secret-file.ts';
 import { describeZodError, HubHttpError, hubError, sendHubError } from '../errors.ts';
 import { FLEET_PAGE_CSP, renderFleetPage } from '../fleet-page.ts';
 import type { FleetTerminalRow } from '../store/types.ts';
 import type { HubContext } from './context.ts';
-import { ADMIN_PREFIX, deviceAuth, digestBody } from './trust.ts';
+import { ADMIN_PREFIX, adminAuth, deviceAuth, digestBody } from './trust.ts';
 
 export const HEARTBEAT_PATH = `${HUB_API}/heartbeat`;
 /** The fleet as JSON (issue 6 names it /api/fleet; the versioned path answers the same). */
@@ -42,18 +41,7 @@ export const fleetRoutes: FastifyPluginAsync<FleetRouteOptions> = async (app, ct
   const { store, now } = ctx;
   const auth = deviceAuth(ctx);
   const { fleet } = store;
-  // Same check as the trust routes' admin endpoints (hub admin token, constant-time compare).
-  const admin = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!tokenMatches(bearerOf(request.headers.authorization), ctx.adminToken))
-      return sendHubError(
-        reply.header('www-authenticate', 'Bearer'),
-        hubError(
-          401,
-          AUTH_ERROR_CODES.adminToken,
-          'admin endpoints need the hub admin token (DATA/admin.token)',
-        ),
-      );
-  };
+  const admin = adminAuth(ctx.adminToken);
 
   app.post(
     HEARTBEAT_PATH,

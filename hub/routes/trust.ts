@@ -119,7 +119,7 @@ export function deviceAuth(ctx: HubContext & { requireSignatures: boolean }) {
   };
 }
 
-/** The hub admin token check for admin routes in other plugins (config bundles). */
+/** The hub admin token check (constant-time compare) for every admin route: trust, fleet, config bundles. */
 export function adminAuth(adminToken: string) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     if (!tokenMatches(bearerOf(request.headers.authorization), adminToken))
@@ -137,22 +137,13 @@ export function adminAuth(adminToken: string) {
 /** Enrollment (token once) and the admin endpoints IT staff use to make tokens and revoke devices. */
 export const trustRoutes: FastifyPluginAsync<
   HubContext & {
-    adminToken: string /** The hub's config-signing public key, told to counters at enrollment. */;
+    adminToken: string;
+    /** The hub's config-signing public key, told to counters at enrollment. */
     hubPublicKey?: string;
   }
 > = async (app, ctx) => {
   const { store, now } = ctx;
-  const admin = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!tokenMatches(bearerOf(request.headers.authorization), ctx.adminToken))
-      return sendHubError(
-        reply.header('www-authenticate', 'Bearer'),
-        hubError(
-          401,
-          AUTH_ERROR_CODES.adminToken,
-          'admin endpoints need the hub admin token (DATA/admin.token)',
-        ),
-      );
-  };
+  const admin = adminAuth(ctx.adminToken);
 
   app.post(
     `${ADMIN_PREFIX}/enrollment-tokens`,
