@@ -176,3 +176,25 @@ export function nearestAnchor(anchors: readonly ClockAnchor[], monoMs: number): 
     if (best === null || Math.abs(a.mono_ms - monoMs) < Math.abs(best.mono_ms - monoMs)) best = a;
   return best;
 }
+
+/**
+ * The same choice as nearestAnchor([below, above]), where below is the last anchor at or before
+ * `monoMs` and above the first at or after it, found by binary search in anchors sorted by
+ * mono_ms: the hub corrects a whole batch with one lookup of the anchors around it.
+ */
+export function nearestInSorted(sorted: readonly ClockAnchor[], monoMs: number): ClockAnchor | null {
+  // First index whose mono_ms is > monoMs.
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as ClockAnchor).mono_ms <= monoMs) lo = mid + 1;
+    else hi = mid;
+  }
+  const below = sorted[lo - 1];
+  const above = below !== undefined && below.mono_ms === monoMs ? below : sorted[lo];
+  return nearestAnchor(
+    [below, above].filter((a): a is ClockAnchor => a !== undefined),
+    monoMs,
+  );
+}
