@@ -29,6 +29,8 @@ export function sqliteGuard<T>(db: Database.Database, fn: () => T): T {
  * never for ratings, whose ack promises durability.
  */
 export function withoutOwnFsync<T>(db: Database.Database, fn: () => T): T {
+  // SQLite refuses to change the safety level inside a transaction: there the caller's commit decides.
+  if (db.inTransaction) return fn();
   db.pragma('synchronous = NORMAL');
   try {
     return fn();

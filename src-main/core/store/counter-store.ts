@@ -429,13 +429,27 @@ export class CounterStore {
     return row.s;
   }
 
+  /**
+   * Marks what the hub acked. Committed without an fsync of its own (synchronous = NORMAL for this
+   * one statement; the next rating's FULL commit makes it durable): an ack mark lost to a power cut
+   * only makes the counter send those ratings again, and the hub stores each once. Ratings
+   * themselves are never written this way.
+   */
   markAckedThrough(seq: number): number {
-    return this.guard(
-      () =>
-        this.db
-          .prepare('UPDATE ratings SET acked_at = ? WHERE seq <= ? AND acked_at IS NULL')
-          .run(this.now().toISOString(), seq).changes,
-    );
+    const update = () =>
+      this.db
+        .prepare('UPDATE ratings SET acked_at = ? WHERE seq <= ? AND acked_at IS NULL')
+        .run(this.now().toISOString(), seq).changes;
+    return this.guard(() => {
+      // SQLite refuses to change the safety level inside a transaction: there the caller's commit decides.
+      if (this.db.inTransaction) return update();
+      this.db.pragma('synchronous = NORMAL');
+      try {
+        return update();
+      } finally {
+        this.db.pragma('synchronous = FULL');
+      }
+    });
   }
 
   /**
