@@ -14,6 +14,7 @@ import {
 } from '../../src-shared/index.ts';
 import { type ChainLink, isDeadLetterItem, planIngest, verifyHashes } from '../ingest-rules.ts';
 import { shanghaiDay } from '../time.ts';
+import { epochMs, pageRequest, type StatsCountSqlRow, statsCountRow, withHubFields } from './rows.ts';
 import { SqliteConfigStore } from './sqlite-config.ts';
 import { SqliteFleetStore } from './sqlite-fleet.ts';
 import { sqliteGuard } from './sqlite-guard.ts';
@@ -23,7 +24,6 @@ import {
   type DeadLetterPage,
   type DeviceCursor,
   type HubIngestBatch,
-  type HubSignal,
   type HubStore,
   type IngestOutcome,
   type ListRatingsOptions,
@@ -382,23 +382,11 @@ export class SqliteHubStore implements HubStore {
   }
 
   async statsCounts(from: string, to: string): Promise<StatsCountRow[]> {
-    return this.guard(() =>
-      this.stmt.statsCounts.all(from, to).map((r) => ({
-        ...r,
-        outcome: r.outcome as StatsCountRow['outcome'],
-        level: r.level as Level | null,
-        flagged: r.flagged === 1,
-        is_default: r.is_default === 1,
-      })),
-    );
+    return this.guard(() => this.stmt.statsCounts.all(from, to).map(statsCountRow));
   }
 
   async listRatings(options: ListRatingsOptions): Promise<RatingPage> {
-    const limit = Math.max(1, Math.min(options.limit ?? 1000, 10_000));
-    const after = options.after ? Number(options.after) : 0;
-    if (!Number.isSafeInteger(after) || after < 0)
-      throw new RangeError(`not a page position: ${options.after}`);
-    const since = options.since === undefined ? Number.MIN_SAFE_INTEGER : epochMs(options.since);
+    const { limit, after, since } = pageRequest(options);
     const rows = this.guard(() => this.stmt.page.all(after, since, limit));
     const lastRow = rows.at(-1);
     return {
@@ -436,23 +424,6 @@ export class SqliteHubStore implements HubStore {
   private guard<T>(fn: () => T): T {
     return sqliteGuard(this.db, fn);
   }
-}
-
-function epochMs(value: string): number {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new RangeError(`not an ISO 8601 time: ${value}`);
-  return ms;
-}
-
-interface StatsCountSqlRow {
-  day: string;
-  hall_id: string;
-  window_id: string;
-  outcome: string;
-  level: number | null;
-  flagged: number;
-  is_default: number;
-  count: number;
 }
 
 function pick(record: Pick<AnyRatingRecord, 'device_id' | 'seq' | 'event_id' | 'hash'>) {
@@ -585,12 +556,4 @@ function hasLoneSurrogate(value: unknown): boolean {
     return /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value);
   if (value === null || typeof value !== 'object') return false;
   return Object.values(value).some(hasLoneSurrogate);
-}
-
-/** Adds the hub's corrected time and signals (fleet store) when it has them; absent keys otherwise. */
-function withHubFields(rating: StoredRating, row: object): StoredRating {
-  const hub = row as { corrected_at?: string | null; hub_signals?: string | null };
-  if (hub.corrected_at) rating.corrected_at = hub.corrected_at;
-  if (hub.hub_signals) rating.hub_signals = JSON.parse(hub.hub_signals) as HubSignal[];
-  return rating;
 }

@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { configVersionName } from '../../../src-shared/config-bundle.ts';
-import { canonicalJson } from '../../../src-shared/index.ts';
+import { type ConfigVersionRow, configFromRow, configVersionRow } from '../rows.ts';
 import type { ConfigStore, StoredConfigVersion } from '../types.ts';
 import { LOCK_CLASS } from './migrations.ts';
 import { guarded, transaction } from './pool.ts';
@@ -9,21 +7,11 @@ import { guarded, transaction } from './pool.ts';
 /** Serializes publishes: the next seq is read and written in one transaction under this lock. */
 const LOCK_CONFIG = 3;
 
-interface Row {
-  seq: number;
-  version: string;
-  issued_at: string;
-  content: string;
-  content_sha256: string;
-}
-
 /** Config bundle versions on PostgreSQL (migration 5): the same rules as SqliteConfigStore. */
 export class PostgresConfigStore implements ConfigStore {
   constructor(private readonly pool: pg.Pool) {}
 
   async publish(content: unknown, issuedAt: Date): Promise<StoredConfigVersion> {
-    const text = canonicalJson(content);
-    const sha = createHash('sha256').update(text).digest('hex');
     return guarded(() =>
       transaction(this.pool, async (client) => {
         // Two publishes at once must not read the same MAX(seq): READ COMMITTED alone would let them.
@@ -32,29 +20,23 @@ export class PostgresConfigStore implements ConfigStore {
           'SELECT max(seq) AS seq FROM config_versions',
         );
         const seq = (rows[0]?.seq ?? 0) + 1;
-        const row: Row = {
-          seq,
-          version: configVersionName(seq, issuedAt),
-          issued_at: issuedAt.toISOString(),
-          content: text,
-          content_sha256: sha,
-        };
+        const row = configVersionRow(seq, content, issuedAt);
         await client.query(
           'INSERT INTO config_versions (seq, version, issued_at, content, content_sha256) VALUES ($1, $2, $3, $4, $5)',
           [row.seq, row.version, row.issued_at, row.content, row.content_sha256],
         );
-        return { value: fromRow(row) };
+        return { value: configFromRow(row) };
       }),
     );
   }
 
   async current(): Promise<StoredConfigVersion | null> {
     const { rows } = await guarded(() =>
-      this.pool.query<Row>(
+      this.pool.query<ConfigVersionRow>(
         'SELECT seq, version, issued_at, content, content_sha256 FROM config_versions ORDER BY seq DESC LIMIT 1',
       ),
     );
-    return rows[0] ? fromRow(rows[0]) : null;
+    return rows[0] ? configFromRow(rows[0]) : null;
   }
 
   async history(limit: number): Promise<Omit<StoredConfigVersion, 'content'>[]> {
@@ -66,14 +48,4 @@ export class PostgresConfigStore implements ConfigStore {
     );
     return rows;
   }
-}
-
-function fromRow(row: Row): StoredConfigVersion {
-  return {
-    seq: row.seq,
-    version: row.version,
-    issued_at: row.issued_at,
-    content: JSON.parse(row.content),
-    content_sha256: row.content_sha256,
-  };
 }

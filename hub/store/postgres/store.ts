@@ -4,21 +4,19 @@ import {
   canonicalJson,
   GENESIS_HASH,
   type IngestReply,
-  type Level,
 } from '../../../src-shared/index.ts';
 import { type ChainLink, isDeadLetterItem, planIngest, verifyHashes } from '../../ingest-rules.ts';
+import { pageRequest, type StatsCountSqlRow, statsCountRow, withHubFields } from '../rows.ts';
 import { fromRow, toRow } from '../sqlite.ts';
 import {
   type DeadLetterPage,
   type DeviceCursor,
   type HubIngestBatch,
-  type HubSignal,
   type HubStore,
   type IngestOutcome,
   type ListRatingsOptions,
   type RatingPage,
   type StatsCountRow,
-  type StoredRating,
   type StoreSummary,
   StoreUnavailableError,
 } from '../types.ts';
@@ -361,22 +359,12 @@ export class PostgresHubStore implements HubStore {
                   flagged, is_default`,
         [from, to],
       );
-      return rows.map((r) => ({
-        ...r,
-        outcome: r.outcome as StatsCountRow['outcome'],
-        level: r.level as Level | null,
-        flagged: r.flagged === 1,
-        is_default: r.is_default === 1,
-      }));
+      return rows.map(statsCountRow);
     });
   }
 
   async listRatings(options: ListRatingsOptions): Promise<RatingPage> {
-    const limit = Math.max(1, Math.min(options.limit ?? 1000, 10_000));
-    const after = options.after ? Number(options.after) : 0;
-    if (!Number.isSafeInteger(after) || after < 0)
-      throw new RangeError(`not a page position: ${options.after}`);
-    const since = options.since === undefined ? Number.MIN_SAFE_INTEGER : epochMs(options.since);
+    const { limit, after, since } = pageRequest(options);
     const rows = await this.run(async () => {
       const result = await this.pool.query<Parameters<typeof fromRow>[0]>(
         `SELECT ${READ_COLUMNS} FROM ratings WHERE id > $1 AND rated_ms >= $2 ORDER BY id LIMIT $3`,
@@ -446,14 +434,6 @@ export class PostgresHubStore implements HubStore {
   }
 }
 
-/** Adds the hub's corrected time and signals (fleet store) when it has them; absent keys otherwise. */
-function withHubFields(rating: StoredRating, row: object): StoredRating {
-  const hub = row as { corrected_at?: string | null; hub_signals?: string | null };
-  if (hub.corrected_at) rating.corrected_at = hub.corrected_at;
-  if (hub.hub_signals) rating.hub_signals = JSON.parse(hub.hub_signals) as HubSignal[];
-  return rating;
-}
-
 /** The partition of a month ('2026-11' → ratings_p202611). */
 export function partitionName(month: string): string {
   return `ratings_p${month.replace('-', '')}`;
@@ -469,12 +449,6 @@ export function monthBounds(month: string): { from: string; to: string } {
   return { from: `${month}-01`, to };
 }
 
-function epochMs(value: string): number {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new RangeError(`not an ISO 8601 time: ${value}`);
-  return ms;
-}
-
 interface StoredDeadLetterRow {
   id: number;
   device_id: string;
@@ -484,17 +458,6 @@ interface StoredDeadLetterRow {
   reason: string;
   record: string;
   received_at: string;
-}
-
-interface StatsCountSqlRow {
-  day: string;
-  hall_id: string;
-  window_id: string;
-  outcome: string;
-  level: number | null;
-  flagged: number;
-  is_default: number;
-  count: number;
 }
 
 /** PostgreSQL text cannot hold NUL: the columns get U+FFFD, and the record is kept verbatim. */
