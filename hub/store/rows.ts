@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { configVersionName } from '../../src-shared/config-bundle.ts';
-import { canonicalJson, type Level } from '../../src-shared/index.ts';
+import {
+  type ClockAnchor,
+  canonicalJson,
+  correctedMs,
+  type Level,
+  nearestInSorted,
+} from '../../src-shared/index.ts';
 import type {
   HubSignal,
   ListRatingsOptions,
@@ -88,5 +94,33 @@ export function configFromRow(row: ConfigVersionRow): StoredConfigVersion {
     issued_at: row.issued_at,
     content: JSON.parse(row.content),
     content_sha256: row.content_sha256,
+  };
+}
+
+/** A rating's corrected time as stored: ISO text, the hub's signals as JSON text, and whether they flag it. */
+export interface CorrectedFields {
+  corrected_at: string;
+  hub_signals: string | null;
+  flagged: 0 | 1;
+}
+
+/**
+ * The corrected time of a rating from the anchors of its boot (mono_ms order), or null when the
+ * boot has none yet (a later heartbeat corrects it then). A corrected time before the case's
+ * accept time is a hub signal and flags the rating. Both engines, at ingest and on a heartbeat.
+ */
+export function correctedFields(
+  sortedAnchors: readonly ClockAnchor[],
+  monoMs: number,
+  acceptedAt: string | null,
+): CorrectedFields | null {
+  const anchor = nearestInSorted(sortedAnchors, monoMs);
+  if (!anchor) return null;
+  const ms = correctedMs(anchor, monoMs);
+  const before = acceptedAt !== null && ms < Date.parse(acceptedAt);
+  return {
+    corrected_at: new Date(ms).toISOString(),
+    hub_signals: before ? JSON.stringify(['before_accept'] satisfies HubSignal[]) : null,
+    flagged: before ? 1 : 0,
   };
 }

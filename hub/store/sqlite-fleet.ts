@@ -1,17 +1,16 @@
 import type Database from 'better-sqlite3';
 import {
   type ClockAnchor,
-  correctedMs,
   type DeliveredCommand,
   type FleetCommand,
   fleetCommandSchema,
   type HeartbeatRequest,
   heartbeatRequestSchema,
-  nearestInSorted,
   type QueuedCommand,
 } from '../../src-shared/index.ts';
+import { correctedFields } from './rows.ts';
 import { sqliteGuard, withoutOwnFsync } from './sqlite-guard.ts';
-import type { FleetStore, FleetTerminalRow, HubSignal } from './types.ts';
+import type { FleetStore, FleetTerminalRow } from './types.ts';
 
 /** One anchor per boot per this much monotonic time: drift over it is far below a second. */
 export const ANCHOR_SPACING_MS = 5 * 60_000;
@@ -142,37 +141,37 @@ export class SqliteFleetStore implements FleetStore {
     if (!this.stmt.hasAnchor.get(deviceId, bootId)) return 0;
     const rows = this.stmt.uncorrected.all(deviceId, bootId);
     if (rows.length === 0) return 0;
-    // The anchors around these rows, in mono_ms order: the last at or before the first row, every
-    // one between, the first at or after the last row (3 queries a batch, not 2 a rating).
     let low = Number.POSITIVE_INFINITY;
     let high = Number.NEGATIVE_INFINITY;
     for (const row of rows) {
       low = Math.min(low, row.mono_ms);
       high = Math.max(high, row.mono_ms);
     }
+    const anchors = this.anchorsAround(deviceId, bootId, low, high);
+    let n = 0;
+    for (const row of rows) {
+      const fields = correctedFields(anchors, row.mono_ms, row.accepted_at);
+      if (!fields) continue;
+      this.stmt.setCorrected.run(fields.corrected_at, fields.hub_signals, fields.flagged, row.id);
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * The anchors of a boot that can be nearest to a rating with mono_ms in [low, high], in mono_ms
+   * order: the last at or before low, every one between, the first at or after high (3 queries a
+   * batch, not 2 a rating). Empty when the boot has no anchor yet.
+   */
+  anchorsAround(deviceId: string, bootId: string, low: number, high: number): ClockAnchor[] {
     const below = this.stmt.anchorBelow.get(deviceId, bootId, low);
     const above = this.stmt.anchorAbove.get(deviceId, bootId, high);
-    const anchors = [
+    if (!below && !above) return [];
+    return [
       ...(below ? [below] : []),
       ...this.stmt.anchorsBetween.all(deviceId, bootId, below?.mono_ms ?? low, above?.mono_ms ?? high),
       ...(above && above.mono_ms !== below?.mono_ms ? [above] : []),
     ];
-    let n = 0;
-    for (const row of rows) {
-      const anchor = nearestInSorted(anchors, row.mono_ms);
-      if (!anchor) continue;
-      const ms = correctedMs(anchor, row.mono_ms);
-      const signals: HubSignal[] = [];
-      if (row.accepted_at !== null && ms < Date.parse(row.accepted_at)) signals.push('before_accept');
-      this.stmt.setCorrected.run(
-        new Date(ms).toISOString(),
-        signals.length > 0 ? JSON.stringify(signals) : null,
-        signals.length > 0 ? 1 : 0,
-        row.id,
-      );
-      n++;
-    }
-    return n;
   }
 
   async queueCommand(deviceId: string, command: FleetCommand, now: Date): Promise<QueuedCommand | null> {

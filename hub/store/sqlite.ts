@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import {
   type AnyRatingRecord,
   type Channel,
+  type ClockAnchor,
   canonicalJson,
   GENESIS_HASH,
   type IngestReply,
@@ -14,7 +15,14 @@ import {
 } from '../../src-shared/index.ts';
 import { type ChainLink, isDeadLetterItem, planIngest, verifyHashes } from '../ingest-rules.ts';
 import { shanghaiDay } from '../time.ts';
-import { epochMs, pageRequest, type StatsCountSqlRow, statsCountRow, withHubFields } from './rows.ts';
+import {
+  correctedFields,
+  epochMs,
+  pageRequest,
+  type StatsCountSqlRow,
+  statsCountRow,
+  withHubFields,
+} from './rows.ts';
 import { SqliteConfigStore } from './sqlite-config.ts';
 import { SqliteFleetStore } from './sqlite-fleet.ts';
 import { sqliteGuard } from './sqlite-guard.ts';
@@ -24,6 +32,7 @@ import {
   type DeadLetterPage,
   type DeviceCursor,
   type HubIngestBatch,
+  type HubIngestItem,
   type HubStore,
   type IngestOutcome,
   type ListRatingsOptions,
@@ -134,15 +143,23 @@ const INSERT_COLUMNS = [
   'rated_ms',
   'flagged',
   'is_default',
+  'corrected_at',
+  'hub_signals',
 ] as const;
-type InsertRow = Omit<RatingRow, 'id'> & { day: string; rated_ms: number; flagged: 0 | 1; is_default: 0 | 1 };
+type InsertRow = Omit<RatingRow, 'id'> & {
+  day: string;
+  rated_ms: number;
+  flagged: 0 | 1;
+  is_default: 0 | 1;
+  /** The hub's corrected time and signals (migration 4), set at insert when the boot has an anchor. */
+  corrected_at: string | null;
+  hub_signals: string | null;
+};
 
 const RATING_COLUMNS = [
   'id',
+  // The record's own columns, then the hub's corrected time and signals, given back beside it.
   ...INSERT_COLUMNS.filter((c) => !['day', 'rated_ms', 'flagged', 'is_default'].includes(c)),
-  // Derived by the fleet store (migration 4), given back beside the record.
-  'corrected_at',
-  'hub_signals',
 ].join(', ');
 
 /** Opens (creating if needed) `<dataDir>/hub.db`, checks it, and migrates it to the latest schema. */
@@ -342,6 +359,7 @@ export class SqliteHubStore implements HubStore {
       now,
     });
     const items: IngestReply['items'] = [...plan.knownStatus];
+    const anchorsOf = this.anchorsForBatch(batch.device_id, plan.fresh);
     let stored = 0;
     let dead = 0;
     for (const record of plan.fresh) {
@@ -357,7 +375,20 @@ export class SqliteHubStore implements HubStore {
         items.push({ seq: record.seq, status: 'dead_letter', reason: record.reason });
         continue;
       }
-      const inserted = this.stmt.insertRating.run(toRow(record, now)).changes === 1;
+      const row = toRow(record, now);
+      // Corrected at insert when the boot has an anchor: one write per rating, not an insert and
+      // an update (a boot without one is corrected by the heartbeat that brings its first anchor).
+      const fields = correctedFields(
+        anchorsOf.get(record.app_boot_id) ?? NO_ANCHORS,
+        record.mono_ms,
+        row.accepted_at,
+      );
+      if (fields) {
+        row.corrected_at = fields.corrected_at;
+        row.hub_signals = fields.hub_signals;
+        if (fields.flagged) row.flagged = 1;
+      }
+      const inserted = this.stmt.insertRating.run(row).changes === 1;
       if (!inserted) {
         // Only the event_id can collide (seq is above the cursor): the rating is already counted.
         this.stmt.insertAlias.run({ ...pick(record), received_at: now });
@@ -365,9 +396,6 @@ export class SqliteHubStore implements HubStore {
       stored += inserted ? 1 : 0;
       items.push({ seq: record.seq, status: inserted ? 'stored' : 'duplicate' });
     }
-    // Ratings of a boot the hub already has a heartbeat anchor for get their corrected time now.
-    const boots = new Set(plan.fresh.map((r) => ('app_boot_id' in r ? r.app_boot_id : '')));
-    for (const boot of boots) if (boot) this.fleet.correct(batch.device_id, boot);
     return {
       ok: true,
       reply: { ack_through_seq: tail ? tail.seq : head.seq, items, server_time: now },
@@ -375,6 +403,25 @@ export class SqliteHubStore implements HubStore {
       duplicates: items.length - stored - dead,
       dead_letters: dead,
     };
+  }
+
+  /** The clock anchors each boot of these records needs, read once a batch (boots without one are left out). */
+  private anchorsForBatch(deviceId: string, records: readonly HubIngestItem[]): Map<string, ClockAnchor[]> {
+    const spans = new Map<string, { low: number; high: number }>();
+    for (const r of records) {
+      if (isDeadLetterItem(r)) continue;
+      const span = spans.get(r.app_boot_id);
+      if (span) {
+        if (r.mono_ms < span.low) span.low = r.mono_ms;
+        if (r.mono_ms > span.high) span.high = r.mono_ms;
+      } else spans.set(r.app_boot_id, { low: r.mono_ms, high: r.mono_ms });
+    }
+    const anchors = new Map<string, ClockAnchor[]>();
+    for (const [boot, { low, high }] of spans) {
+      const found = this.fleet.anchorsAround(deviceId, boot, low, high);
+      if (found.length > 0) anchors.set(boot, found);
+    }
+    return anchors;
   }
 
   async deviceCursor(deviceId: string): Promise<DeviceCursor | null> {
@@ -488,8 +535,12 @@ export function toRow(record: AnyRatingRecord, receivedAt: string): InsertRow {
     dept_id: cur ? cur.dept_id : null,
     config_version: cur ? cur.config_version : null,
     flagged: cur && cur.signals.length > 0 ? 1 : 0,
+    corrected_at: null,
+    hub_signals: null,
   };
 }
+
+const NO_ANCHORS: readonly ClockAnchor[] = [];
 
 /** The record exactly as the counter sent it (current or legacy shape), plus received_at. */
 export function fromRow(row: RatingRow): StoredRating {

@@ -1,17 +1,16 @@
 import type pg from 'pg';
 import {
   type ClockAnchor,
-  correctedMs,
   type DeliveredCommand,
   type FleetCommand,
   fleetCommandSchema,
   type HeartbeatRequest,
   heartbeatRequestSchema,
-  nearestAnchor,
   type QueuedCommand,
 } from '../../../src-shared/index.ts';
+import { correctedFields } from '../rows.ts';
 import { ANCHOR_SPACING_MS } from '../sqlite-fleet.ts';
-import type { FleetStore, FleetTerminalRow, HubSignal } from '../types.ts';
+import type { FleetStore, FleetTerminalRow } from '../types.ts';
 import { guarded, transaction } from './pool.ts';
 
 interface CommandRow {
@@ -166,15 +165,12 @@ export class PostgresFleetStore implements FleetStore {
 
 /**
  * Gives every rating of this boot that has no corrected time yet one, from the anchor nearest in
- * monotonic time (nearestAnchor, as SQLite); flags those whose corrected time is before their
- * case's accepted_at. Runs inside the caller's transaction (a heartbeat, or an ingest).
+ * monotonic time (correctedFields, as SQLite); flags those whose corrected time is before their
+ * case's accepted_at. Runs inside the caller's transaction (a heartbeat).
  */
 export async function correct(client: pg.PoolClient, deviceId: string, bootId: string): Promise<number> {
-  const anchors = await client.query<ClockAnchor>(
-    'SELECT mono_ms, hub_ms FROM clock_anchors WHERE device_id = $1 AND app_boot_id = $2 ORDER BY mono_ms',
-    [deviceId, bootId],
-  );
-  if (anchors.rows.length === 0) return 0;
+  const anchors = await anchorsOfBoot(client, deviceId, bootId);
+  if (anchors.length === 0) return 0;
   const { rows } = await client.query<{ id: number; mono_ms: number; accepted_at: string | null }>(
     `SELECT id, mono_ms, accepted_at FROM ratings
      WHERE device_id = $1 AND app_boot_id = $2 AND corrected_at IS NULL`,
@@ -184,14 +180,11 @@ export async function correct(client: pg.PoolClient, deviceId: string, bootId: s
   const times: string[] = [];
   const signalTexts: (string | null)[] = [];
   for (const row of rows) {
-    const anchor = nearestAnchor(anchors.rows, row.mono_ms);
-    if (!anchor) continue;
-    const ms = correctedMs(anchor, row.mono_ms);
-    const signals: HubSignal[] = [];
-    if (row.accepted_at !== null && ms < Date.parse(row.accepted_at)) signals.push('before_accept');
+    const fields = correctedFields(anchors, row.mono_ms, row.accepted_at);
+    if (!fields) continue;
     ids.push(row.id);
-    times.push(new Date(ms).toISOString());
-    signalTexts.push(signals.length > 0 ? JSON.stringify(signals) : null);
+    times.push(fields.corrected_at);
+    signalTexts.push(fields.hub_signals);
   }
   if (ids.length === 0) return 0;
   await client.query(
@@ -202,6 +195,19 @@ export async function correct(client: pg.PoolClient, deviceId: string, bootId: s
     [ids, times, signalTexts, deviceId],
   );
   return ids.length;
+}
+
+/** Every clock anchor of a boot, in mono_ms order (one every 5 minutes of uptime: a short list). */
+export async function anchorsOfBoot(
+  client: pg.PoolClient,
+  deviceId: string,
+  bootId: string,
+): Promise<ClockAnchor[]> {
+  const { rows } = await client.query<ClockAnchor>(
+    'SELECT mono_ms, hub_ms FROM clock_anchors WHERE device_id = $1 AND app_boot_id = $2 ORDER BY mono_ms',
+    [deviceId, bootId],
+  );
+  return rows;
 }
 
 function toQueued(row: CommandRow): QueuedCommand {

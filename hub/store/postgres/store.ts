@@ -1,12 +1,19 @@
 import type pg from 'pg';
 import {
   type AnyRatingRecord,
+  type ClockAnchor,
   canonicalJson,
   GENESIS_HASH,
   type IngestReply,
 } from '../../../src-shared/index.ts';
 import { type ChainLink, isDeadLetterItem, planIngest, verifyHashes } from '../../ingest-rules.ts';
-import { pageRequest, type StatsCountSqlRow, statsCountRow, withHubFields } from '../rows.ts';
+import {
+  correctedFields,
+  pageRequest,
+  type StatsCountSqlRow,
+  statsCountRow,
+  withHubFields,
+} from '../rows.ts';
 import { fromRow, toRow } from '../sqlite.ts';
 import {
   type DeadLetterPage,
@@ -21,7 +28,7 @@ import {
   StoreUnavailableError,
 } from '../types.ts';
 import { PostgresConfigStore } from './config.ts';
-import { correct, PostgresFleetStore } from './fleet.ts';
+import { anchorsOfBoot, PostgresFleetStore } from './fleet.ts';
 import { LOCK_CLASS, LOCK_PARTITION, migratePg, type PgMigrationReport } from './migrations.ts';
 import { guarded, isUnavailable, makePool, transaction } from './pool.ts';
 import { PostgresTrustStore } from './trust.ts';
@@ -102,12 +109,12 @@ const RATING_COLUMNS: readonly (readonly [string, string])[] = [
   ['rated_ms', 'bigint'],
   ['flagged', 'smallint'],
   ['is_default', 'smallint'],
+  ['corrected_at', 'text'],
+  ['hub_signals', 'text'],
 ];
 const READ_COLUMNS = [
+  // The record's own columns, then the hub's corrected time and signals, given back beside it.
   ...RATING_COLUMNS.map(([c]) => c).filter((c) => !['day', 'rated_ms', 'flagged', 'is_default'].includes(c)),
-  // Derived by the fleet store (migration 4), given back beside the record.
-  'corrected_at',
-  'hub_signals',
 ].join(', ');
 const INSERT_RATINGS = `INSERT INTO ratings (${RATING_COLUMNS.map(([c]) => c).join(', ')})
   SELECT * FROM unnest(${RATING_COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')})`;
@@ -228,6 +235,18 @@ export class PostgresHubStore implements HubStore {
     }
     if (records.length > 0) {
       const rows = records.map((record) => toPgRow(record, now));
+      // Corrected at insert when the boot has anchors: no update of the fresh rows afterwards (a
+      // boot without one is corrected by the heartbeat that brings its first anchor).
+      const anchorsOf = new Map<string, ClockAnchor[]>();
+      for (const boot of new Set(rows.map((r) => r.app_boot_id)))
+        anchorsOf.set(boot, await anchorsOfBoot(client, deviceId, boot));
+      for (const row of rows) {
+        const fields = correctedFields(anchorsOf.get(row.app_boot_id) ?? [], row.mono_ms, row.accepted_at);
+        if (!fields) continue;
+        row.corrected_at = fields.corrected_at;
+        row.hub_signals = fields.hub_signals;
+        if (fields.flagged) row.flagged = 1;
+      }
       // Partitions before any insert: creating one locks the parent table, and a transaction that
       // already holds a lock on it while waiting for another would deadlock.
       madeMonths.push(
@@ -289,8 +308,6 @@ export class PostgresHubStore implements HubStore {
       const s = status.get(item.seq);
       if (s) items.push(s);
     }
-    // Ratings of a boot the hub already has a heartbeat anchor for get their corrected time now.
-    for (const boot of new Set(records.map((r) => r.app_boot_id))) await correct(client, deviceId, boot);
     return {
       ok: true,
       reply: { ack_through_seq: tail ? tail.seq : head.seq, items, server_time: now },
