@@ -13,6 +13,8 @@ export const HUB_HTTP_ERROR_CODES = {
   internal: HUB_ERROR_CODES.internal,
   /** 429 with Retry-After: per-device (or per-IP) request limit reached (hub/rate-limit.ts). */
   rateLimited: 'RATE_LIMITED',
+  /** 503 with Retry-After: the ingest parse worker died holding the body, or the hub is closing. */
+  parserUnavailable: 'PARSER_UNAVAILABLE',
 } as const;
 
 /** HTTP status for each rejection a store can return. */

@@ -57,6 +57,8 @@ function classes(): Map<string, RateClass> {
 /** Who a request counts against: the signing device, else the device or window an unsigned request names, else the IP. */
 function deviceKey(request: FastifyRequest): string {
   if (request.signedBy !== undefined) return `device:${request.signedBy}`;
+  // An upload's body is bytes until parsed; an unsigned one is parsed before this (routes/ingest.ts).
+  if (request.unsignedUpload?.ok) return `unsigned:${request.unsignedUpload.batch.device_id}`;
   const body = request.body as { device_id?: unknown } | undefined;
   if (body && typeof body === 'object' && typeof body.device_id === 'string')
     return `unsigned:${body.device_id}`;

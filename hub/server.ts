@@ -42,6 +42,8 @@ export interface BuildHubOptions {
    * unit tests can send thousands of batches; startHub (the CLI, benchmarks) turns the defaults on.
    */
   rateLimits?: HubRateLimits | false;
+  /** Worker threads parsing upload bodies (hub/ingest-parse-pool.ts); 0 parses inline. Default: one per core but one. */
+  parseWorkers?: number | undefined;
 }
 
 /** Body limit of a route that names none (as before); routes with small bodies name their own. */
@@ -69,6 +71,8 @@ export interface StartHubOptions {
   requireSignatures?: boolean;
   /** Default DEFAULT_RATE_LIMITS; false turns them off. */
   rateLimits?: HubRateLimits | false;
+  /** See BuildHubOptions.parseWorkers. */
+  parseWorkers?: number | undefined;
 }
 
 /** Builds the hub (store opened, routes registered, not listening): `app.inject()` drives it in tests. */
@@ -122,7 +126,11 @@ async function assemble(store: HubStore, opts: BuildHubOptions): Promise<Hub> {
   });
 
   const adminToken = loadOrCreateSecret(opts.dataDir, ADMIN_TOKEN_FILE).token;
-  await app.register(ingestRoutes, { ...context, requireSignatures: opts.requireSignatures ?? false });
+  await app.register(ingestRoutes, {
+    ...context,
+    requireSignatures: opts.requireSignatures ?? false,
+    parseWorkers: opts.parseWorkers,
+  });
   const signingKey = loadOrCreateHubSigningKey(opts.dataDir);
   await app.register(trustRoutes, { ...context, adminToken, hubPublicKey: signingKey.publicKeyB64 });
   await app.register(configRoutes, {
@@ -157,6 +165,7 @@ export async function startHub(opts: StartHubOptions): Promise<{ url: string; cl
     logger: opts.logger ?? true,
     ...(opts.requireSignatures !== undefined ? { requireSignatures: opts.requireSignatures } : {}),
     rateLimits: opts.rateLimits ?? DEFAULT_RATE_LIMITS,
+    parseWorkers: opts.parseWorkers,
   });
   try {
     await hub.app.listen({ port: opts.port, host: opts.host ?? '127.0.0.1' });

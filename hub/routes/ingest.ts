@@ -1,42 +1,80 @@
-import { pipeline, type Readable, Transform } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AUTH_ERROR_CODES } from '../../src-shared/enrollment.ts';
 import { DEAD_LETTER_HEADER, HUB_API, HUB_ERROR_CODES, ingestReplySchema } from '../../src-shared/index.ts';
-import {
-  describeZodError,
-  HUB_HTTP_ERROR_CODES,
-  HubHttpError,
-  hubError,
-  REJECTION_STATUS,
-  sendHubError,
-} from '../errors.ts';
-import { readIngestBatch } from '../ingest-rules.ts';
+import { HUB_HTTP_ERROR_CODES, HubHttpError, hubError, REJECTION_STATUS, sendHubError } from '../errors.ts';
+import { type ParseInput, type ParseResult, parseIngestBody } from '../ingest-parse.ts';
+import { defaultParseWorkers, IngestParsePool } from '../ingest-parse-pool.ts';
 import type { HubContext } from './context.ts';
 import { deviceAuth, digestBody } from './trust.ts';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * An unsigned upload (allowed only while a hub runs with --allow-unsigned) is parsed inline
+     * before the rate limit, which counts it by the device its body names.
+     */
+    unsignedUpload?: ParseResult;
+  }
+}
+
 export const INGEST_PATH = `${HUB_API}/ingest`;
-/** Far above a full batch (500 records of ~1 KiB); counters aim at ≤ 256 KiB gzip. */
+/** Far above a full batch (500 records of ~1 KiB); counters aim at ≤ 256 KiB gzip. Applies after inflating too. */
 export const INGEST_BODY_LIMIT = 4 * 1024 * 1024;
 
-export const ingestRoutes: FastifyPluginAsync<HubContext & { requireSignatures: boolean }> = async (
-  app,
-  ctx,
-) => {
+export interface IngestRouteOptions {
+  requireSignatures: boolean;
+  /** Worker threads that parse upload bodies; 0 parses inline. Default: defaultParseWorkers(). */
+  parseWorkers?: number | undefined;
+}
+
+export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> = async (app, ctx) => {
   const { store, metrics, now } = ctx;
   const auth = deviceAuth(ctx);
+  const parser = new IngestParsePool(ctx.parseWorkers ?? defaultParseWorkers());
+  app.addHook('onClose', () => parser.close());
+  // The body stays bytes here (this plugin's scope only): it is inflated, parsed and checked in a
+  // parse worker, after the signature check, so an unsigned or forged upload costs no parsing.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, body),
+  );
+  const deadLettersTaken = (request: FastifyRequest) =>
+    request.headers[DEAD_LETTER_HEADER] === '1' && store.listDeadLetters !== undefined;
+  const parseUnsigned = async (request: FastifyRequest) => {
+    if (request.signedBy === undefined && Buffer.isBuffer(request.body))
+      request.unsignedUpload = parseIngestBody(parseInput(request, request.body, deadLettersTaken(request)));
+  };
   app.post(
     INGEST_PATH,
-    { bodyLimit: INGEST_BODY_LIMIT, preParsing: [digestBody, gunzipBody], preHandler: auth },
+    {
+      bodyLimit: INGEST_BODY_LIMIT,
+      preParsing: [digestBody, checkEncoding],
+      preHandler: [auth, parseUnsigned],
+    },
     async (request, reply) => {
+      if (!Buffer.isBuffer(request.body)) {
+        // text/plain and the like: Fastify's own parsers gave a string.
+        metrics.rejectedBatch(HUB_ERROR_CODES.badRequest);
+        return sendHubError(
+          reply,
+          hubError(
+            400,
+            HUB_ERROR_CODES.badRequest,
+            'body: must be a JSON upload (content-type application/json)',
+          ),
+        );
+      }
       // Only a counter that says it takes dead letters gets them; others keep the whole-batch 400.
       // So does an engine without dead letters (listDeadLetters marks it): never a 500 for one.
-      const takesDeadLetters =
-        request.headers[DEAD_LETTER_HEADER] === '1' && store.listDeadLetters !== undefined;
-      const parsed = readIngestBatch(request.body, takesDeadLetters);
+      const takesDeadLetters = deadLettersTaken(request);
+      const parsed =
+        request.unsignedUpload ?? (await parser.parse(parseInput(request, request.body, takesDeadLetters)));
       if (!parsed.ok) {
-        metrics.rejectedBatch(HUB_ERROR_CODES.badRequest);
-        return sendHubError(reply, hubError(400, HUB_ERROR_CODES.badRequest, describeZodError(parsed.error)));
+        metrics.rejectedBatch(parsed.code);
+        if (parsed.statusCode === 503) reply.header('retry-after', '5');
+        if (parsed.statusCode >= 500) request.log.error({ code: parsed.code }, parsed.message);
+        return sendHubError(reply, hubError(parsed.statusCode, parsed.code, parsed.message));
       }
       const batch = parsed.batch;
       // A device uploads only its own stream: a signed batch for another device id is refused.
@@ -49,7 +87,8 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & { requireSignatures: 
             `signed by ${request.signedBy}, uploads for ${batch.device_id}`,
           ),
         );
-      const outcome = await store.ingest(batch, now());
+      // The parse worker checked every hash; the store need not hash the batch again.
+      const outcome = await store.ingest(batch, now(), { hashesVerified: true });
       if (!outcome.ok) {
         const { code, message, cursor } = outcome.rejection;
         metrics.rejectedBatch(code);
@@ -71,34 +110,27 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & { requireSignatures: 
   );
 };
 
-/**
- * Accepts `Content-Encoding: gzip`. The body limit applies to the inflated bytes (Fastify counts what
- * this stream emits), so a small zip bomb cannot blow up memory.
- */
-async function gunzipBody(request: FastifyRequest, _reply: unknown, payload: Readable) {
-  const encoding = String(request.headers['content-encoding'] ?? 'identity')
+function parseInput(request: FastifyRequest, body: Buffer, deadLetters: boolean): ParseInput {
+  return { body, gzip: isGzip(request), deadLetters, maxBytes: INGEST_BODY_LIMIT };
+}
+
+function encodingOf(request: FastifyRequest): string {
+  return String(request.headers['content-encoding'] ?? 'identity')
     .trim()
     .toLowerCase();
-  if (encoding === 'identity' || encoding === '') return payload;
-  if (encoding !== 'gzip') {
-    throw new HubHttpError(
-      415,
-      HUB_HTTP_ERROR_CODES.unsupportedMediaType,
-      `content-encoding ${encoding} is not supported: send gzip or no encoding`,
-    );
-  }
-  // Fastify compares Content-Length with receivedEncodedLength: count the compressed bytes.
-  let received = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      received += chunk.length;
-      done(null, chunk);
-    },
-  });
-  const gunzip = createGunzip();
-  Object.defineProperty(gunzip, 'receivedEncodedLength', { get: () => received });
-  pipeline(payload, counter, gunzip, () => {
-    // Errors reach Fastify through the gunzip stream itself (a 400).
-  });
-  return gunzip;
+}
+
+function isGzip(request: FastifyRequest): boolean {
+  return encodingOf(request) === 'gzip';
+}
+
+/** Accepts `Content-Encoding: gzip` or none; anything else is a 415 before the body is read. */
+async function checkEncoding(request: FastifyRequest, _reply: unknown, payload: Readable) {
+  const encoding = encodingOf(request);
+  if (encoding === 'identity' || encoding === '' || encoding === 'gzip') return payload;
+  throw new HubHttpError(
+    415,
+    HUB_HTTP_ERROR_CODES.unsupportedMediaType,
+    `content-encoding ${encoding} is not supported: send gzip or no encoding`,
+  );
 }

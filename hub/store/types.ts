@@ -15,12 +15,21 @@ import type {
  * a networked engine fits the same interface; the chain rules live in ../ingest-rules.ts and are
  * shared by every implementation.
  */
+export interface IngestOptions {
+  /**
+   * Every item's hash was checked against its content by the caller (the ingest route's parse
+   * workers do it off the event loop): the store does not hash the batch again.
+   */
+  hashesVerified?: boolean;
+}
+
 export interface HubStore {
   /**
-   * Stores a schema-validated batch in one transaction, all or nothing: verifies hashes, checks the
-   * device's chain, inserts the new records, advances the cursor. A rejection changes nothing.
+   * Stores a schema-validated batch in one transaction, all or nothing: verifies hashes (unless
+   * the caller already did), checks the device's chain, inserts the new records, advances the
+   * cursor. A rejection changes nothing.
    */
-  ingest(batch: HubIngestBatch, receivedAt: Date): Promise<IngestOutcome>;
+  ingest(batch: HubIngestBatch, receivedAt: Date, options?: IngestOptions): Promise<IngestOutcome>;
   /** The device's chain head at the hub, or null for a device never seen. */
   deviceCursor(deviceId: string): Promise<DeviceCursor | null>;
   /** Record counts per Asia/Shanghai day, hall, window, outcome, level and flags, for days from..to inclusive. */
