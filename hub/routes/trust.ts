@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { type Readable, Transform } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -24,6 +24,8 @@ import type { HubContext } from './context.ts';
 
 export const ENROLL_PATH = `${HUB_API}/enroll`;
 export const ADMIN_PREFIX = `${HUB_API}/admin`;
+/** Far above a division's terminals; past it the cache starts over rather than grow without end. */
+const MAX_CACHED_KEYS = 20_000;
 /** Enrollment and admin bodies are a few short strings. */
 export const TRUST_BODY_LIMIT = 4 * 1024;
 
@@ -70,6 +72,19 @@ export async function digestBody(request: FastifyRequest, _reply: unknown, paylo
  * one is still checked: a bad signature is never ignored.
  */
 export function deviceAuth(ctx: HubContext & { requireSignatures: boolean }) {
+  // Imported keys by their stored text: importing from JWK on every request cost as much as the
+  // verification. Keyed by the key itself, so a re-enrolled device never meets its old key, and
+  // revocation is still read from the store on every request.
+  const keys = new Map<string, KeyObject>();
+  const keyOf = (raw: string): KeyObject => {
+    let key = keys.get(raw);
+    if (!key) {
+      if (keys.size >= MAX_CACHED_KEYS) keys.clear();
+      key = importPublicKey(raw);
+      keys.set(raw, key);
+    }
+    return key;
+  };
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const signed =
       request.headers['signature-input'] !== undefined || request.headers.signature !== undefined;
@@ -88,7 +103,7 @@ export function deviceAuth(ctx: HubContext & { requireSignatures: boolean }) {
       {
         publicKeyOf: async (id) => {
           found.device = await ctx.store.trust.device(id);
-          return found.device ? importPublicKey(found.device.public_key) : null;
+          return found.device ? keyOf(found.device.public_key) : null;
         },
         spendNonce: (id, nonce, created) =>
           ctx.store.trust.spendNonce(id, nonce, created, now, CLOCK_WINDOW_S),
