@@ -23,10 +23,10 @@ export function sqliteGuard<T>(db: Database.Database, fn: () => T): T {
 
 /**
  * Runs `fn` (one transaction) with synchronous = NORMAL instead of the hub's FULL: the commit is
- * written to the WAL without an fsync of its own. WAL frames reach the disk in order, so the next
- * FULL commit (every ingest is one) makes it durable as well; a power cut can lose only the last
- * moments of such writes. Only for records that are safe to lose that way (nonces, heartbeats),
- * never for ratings, whose ack promises durability.
+ * written to the WAL without an fsync of its own. The WAL is one file appended in order, so the
+ * next fsync of it (every ingest group makes one) makes it durable as well; a power cut can lose
+ * only the last moments of such writes. Used for records that are safe to lose that way (nonces,
+ * heartbeats), and for the ingest group commit, which fsyncs the WAL itself before any reply.
  */
 export function withoutOwnFsync<T>(db: Database.Database, fn: () => T): T {
   // SQLite refuses to change the safety level inside a transaction: there the caller's commit decides.

@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fstatSync, fsync, fsyncSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import {
   type AnyRatingRecord,
@@ -25,7 +25,7 @@ import {
 } from './rows.ts';
 import { SqliteConfigStore } from './sqlite-config.ts';
 import { SqliteFleetStore } from './sqlite-fleet.ts';
-import { sqliteGuard } from './sqlite-guard.ts';
+import { sqliteGuard, withoutOwnFsync } from './sqlite-guard.ts';
 import { type MigrationReport, migrate } from './sqlite-migrations.ts';
 import { SqliteTrustStore } from './sqlite-trust.ts';
 import {
@@ -42,6 +42,7 @@ import {
   StoreDamagedError,
   type StoredRating,
   type StoreSummary,
+  StoreUnavailableError,
 } from './types.ts';
 
 export const HUB_DB_FILE = 'hub.db';
@@ -205,6 +206,10 @@ export class SqliteHubStore implements HubStore {
   /** Batches waiting for the next group commit (see ingest). */
   private pending: PendingIngest[] = [];
   private flushScheduled = false;
+  /** Our descriptor of the WAL file (see syncWal) and the inode it was opened on. */
+  private wal: { fd: number; ino: number } | null = null;
+  /** WAL fsyncs in flight: close() waits for them, so no group is left unanswered. */
+  private readonly syncing = new Set<Promise<void>>();
   readonly trust: SqliteTrustStore;
   readonly fleet: SqliteFleetStore;
   readonly configs: SqliteConfigStore;
@@ -298,10 +303,9 @@ export class SqliteHubStore implements HubStore {
   }
 
   /**
-   * Group commit: batches that arrive while the hub is busy (a commit's fsync blocks this thread)
-   * share the next transaction, so 2,000 counters cost one fsync per group rather than one per
-   * batch, with synchronous = FULL kept. Each batch still succeeds or fails alone (savepoints),
-   * and no reply is given before the group is durable.
+   * Group commit: batches that arrive while the hub is busy share the next transaction, so 2,000
+   * counters cost one fsync per group rather than one per batch. Each batch still succeeds or
+   * fails alone (savepoints), and no reply is given before the group is durable (see flush).
    */
   async ingest(batch: HubIngestBatch, receivedAt: Date, options: IngestOptions = {}): Promise<IngestOutcome> {
     // Pure CPU, done before the write lock is taken.
@@ -323,16 +327,60 @@ export class SqliteHubStore implements HubStore {
     this.pending = [];
     const results: GroupResult[] = [];
     try {
-      this.guard(() => this.groupTx(group, results));
+      // Committed without SQLite's own fsync, which would block this thread (the event loop) for
+      // the whole flush; the WAL is fsynced just after on libuv's pool, and no batch of the group
+      // is answered before that. WAL mode with FULL does exactly this fsync at commit, so what a
+      // reply promises is the same; meanwhile the next group is already being written.
+      this.guard(() => withoutOwnFsync(this.db, () => this.groupTx(group, results)));
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing of the group was stored.
       for (const p of group) p.reject(error);
       return;
     }
-    group.forEach((p, i) => {
-      const r = results[i];
-      if (r?.ok) p.resolve(r.outcome);
-      else p.reject(r ? r.error : new Error('batch missing from its group commit'));
+    const settle = () =>
+      group.forEach((p, i) => {
+        const r = results[i];
+        if (r?.ok) p.resolve(r.outcome);
+        else p.reject(r ? r.error : new Error('batch missing from its group commit'));
+      });
+    const synced = this.syncWal().then(settle, (error: Error) => {
+      // Committed, but not known to be on disk: the counters send it again (stored once).
+      const unavailable = new StoreUnavailableError(`hub store could not fsync: ${error.message}`, {
+        cause: error,
+      });
+      for (const p of group) p.reject(unavailable);
+    });
+    this.syncing.add(synced);
+    void synced.finally(() => this.syncing.delete(synced));
+  }
+
+  /**
+   * fsync of the WAL file through a descriptor of our own, on the thread pool. It is the file
+   * SQLite appends every commit to (it keeps it while the database is open); reopened should it
+   * ever be replaced, and its directory synced once so a new WAL file's entry is durable too.
+   */
+  private syncWal(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      try {
+        const path = `${this.file}-wal`;
+        if (this.wal && statSync(path).ino !== this.wal.ino) {
+          closeSync(this.wal.fd);
+          this.wal = null;
+        }
+        if (!this.wal) {
+          const fd = openSync(path, 'r+');
+          this.wal = { fd, ino: fstatSync(fd).ino };
+          const dir = openSync(dirname(path), 'r');
+          try {
+            fsyncSync(dir);
+          } finally {
+            closeSync(dir);
+          }
+        }
+        fsync(this.wal.fd, (error) => (error ? reject(error) : resolve()));
+      } catch (error) {
+        reject(error);
+      }
     });
   }
 
@@ -465,6 +513,9 @@ export class SqliteHubStore implements HubStore {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.syncing]);
+    if (this.wal) closeSync(this.wal.fd);
+    this.wal = null;
     if (this.db.open) this.db.close();
   }
 

@@ -53,4 +53,37 @@ describe('SQLite hub store group commit', () => {
     expect(await store.deviceCursor('broken')).toBeNull();
     expect((await store.summary()).ratings).toBe(10);
   });
+
+  it('answers no batch before its group is fsynced; a failed fsync is a 503 and the resend is stored once', async () => {
+    dir = await makeTempDir();
+    store = openHubStore(dir);
+    const real = store as unknown as { syncWal: () => Promise<void> };
+    const realSync = real.syncWal.bind(store);
+    let release: (error?: Error) => void = () => undefined;
+    real.syncWal = () =>
+      new Promise<void>((resolve, reject) => {
+        release = (error) => (error ? reject(error) : realSync().then(resolve, reject));
+      });
+    const stream = makeStream({ deviceId: 'dev', count: 10 });
+    let answered = false;
+    const first = store.ingest(batchOf(stream, 1, 5), new Date()).then((o) => {
+      answered = true;
+      return o;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    // Committed (the cursor moved) but not yet durable: no answer.
+    expect((await store.deviceCursor('dev'))?.last_seq).toBe(5);
+    expect(answered).toBe(false);
+    release();
+    expect((await first).ok).toBe(true);
+
+    const second = store.ingest(batchOf(stream, 6, 10), new Date());
+    await new Promise((r) => setTimeout(r, 20));
+    release(new Error('EIO'));
+    await expect(second).rejects.toMatchObject({ name: 'StoreUnavailableError' });
+    real.syncWal = realSync;
+    const again = await store.ingest(batchOf(stream, 6, 10), new Date());
+    expect(again.ok && again.stored).toBe(0);
+    expect((await store.summary()).ratings).toBe(10);
+  });
 });
