@@ -30,6 +30,15 @@ export const POSTGRES_SUITES = [
   'tests/hub/roundtrip.property.test.ts',
   'tests/hub/store-postgres*.test.ts',
   'tests/sync-auth/enrollment.test.ts',
+  'tests/fleet/clock.test.ts',
+  'tests/fleet/heartbeat.test.ts',
+  'tests/fleet/page.test.ts',
+  'tests/config-bundle/counter.test.ts',
+  'tests/config-bundle/hub.test.ts',
+  'tests/sync/batch-cut.test.ts',
+  'tests/sync/dead-letter.test.ts',
+  'tests/sync/dead-letter-property.test.ts',
+  'tests/sync/offline-days.test.ts',
 ];
 
 export default defineConfig({

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startHub } from '../../hub/server.ts';
-import { openHubStore } from '../../hub/store/sqlite.ts';
 import { type CounterConfig, defaultCounterConfig } from '../../src-main/core/config.ts';
 import { BUNDLE_FILE } from '../../src-main/core/config-sync.ts';
 import { Counter } from '../../src-main/core/counter.ts';
@@ -13,6 +12,7 @@ import { FileKeyStore } from '../../src-main/core/device-key.ts';
 import { enroll } from '../../src-main/core/enrollment.ts';
 import { CounterStore } from '../../src-main/core/store/counter-store.ts';
 import { CONFIG_PATH } from '../../src-shared/config-bundle.ts';
+import { openTestStore, testDb } from '../hub/harness.ts';
 import { adminTokenOf, content, HALL, makeEnrollmentToken, publish, WINDOW } from './fixture.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/haocha.mjs', import.meta.url));
@@ -20,12 +20,15 @@ const BIN = fileURLToPath(new URL('../../bin/haocha.mjs', import.meta.url));
 let dir: string;
 let hub: { url: string; close(): Promise<void> };
 let admin: string;
+/** The hub's database: SQLite in the hub dir, or a fresh PostgreSQL schema in the hub-postgres project. */
+let db: string | undefined;
 const counters: Counter[] = [];
 const ctrDir = () => join(dir, 'counter');
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'haocha-cfg-ctr-'));
-  hub = await startHub({ dataDir: join(dir, 'hub'), port: 0, logger: false, requireSignatures: true });
+  db = await testDb();
+  hub = await startHub({ dataDir: join(dir, 'hub'), db, port: 0, logger: false, requireSignatures: true });
   admin = adminTokenOf(join(dir, 'hub'));
   // Enrolled as the store's own device id, as `haocha enroll` does.
   const store = new CounterStore(join(ctrDir(), 'counter.db'));
@@ -114,8 +117,8 @@ describe('counter applies config bundles from the hub', () => {
     expect(c.store.db.prepare('SELECT level FROM ratings').get()).toEqual({ level: 1 });
     c.sync.kick();
     await until(() => c.sync.view().queue_depth === 0);
-    // The hub's copy says the same (a second connection to its database file).
-    const hubStore = openHubStore(join(dir, 'hub'));
+    // The hub's copy says the same (a second connection to its database).
+    const hubStore = await openTestStore(join(dir, 'hub'), db);
     try {
       const page = await hubStore.listRatings({});
       expect(page.ratings.map((r) => ('config_version' in r ? r.config_version : null))).toEqual([
@@ -263,7 +266,7 @@ describe('counter applies config bundles from the hub', () => {
     const stray = join(ctrDir(), `${BUNDLE_FILE}.tmp`);
     writeFileSync(stray, '{"seq":2,"version":"2026.11.26-2","content":{"halls":[');
     await hub.close();
-    hub = await startHub({ dataDir: join(dir, 'hub'), port: 0, logger: false, requireSignatures: true });
+    hub = await startHub({ dataDir: join(dir, 'hub'), db, port: 0, logger: false, requireSignatures: true });
     const again = new Counter({ dataDir: ctrDir(), hubUrl: 'http://127.0.0.1:9', config: localConfig() });
     counters.push(again);
     expect(again.configVersion()).toBe(v1.body.version);
@@ -299,7 +302,7 @@ describe('counter applies config bundles from the hub', () => {
     expect(c.configSync.view().seq).toBe(2);
 
     // Unenrolled: a fresh data dir, a hub that accepts unsigned requests.
-    const open = await startHub({ dataDir: join(dir, 'hub2'), port: 0, logger: false });
+    const open = await startHub({ dataDir: join(dir, 'hub2'), db: await testDb(), port: 0, logger: false });
     try {
       await publish(open.url, adminTokenOf(join(dir, 'hub2')), content('A'));
       const cfg = { ...localConfig(), hall_id: HALL, window_id: WINDOW };

@@ -8,15 +8,19 @@ import { FileKeyStore } from '../../src-main/core/device-key.ts';
 import { enroll, RequestSigner } from '../../src-main/core/enrollment.ts';
 import { ADMIN_CONFIG_PATH, CONFIG_PATH, configBundleSchema } from '../../src-shared/config-bundle.ts';
 import { verifyBundle } from '../../src-shared/config-signing.ts';
+import { testDb } from '../hub/harness.ts';
 import { adminTokenOf, content, HALL, makeEnrollmentToken, publish, WINDOW } from './fixture.ts';
 
 let dir: string;
 let hub: { url: string; close(): Promise<void> };
 let admin: string;
+/** The hub's database: SQLite in the hub dir, or a fresh PostgreSQL schema in the hub-postgres project. */
+let db: string | undefined;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'haocha-cfg-hub-'));
-  hub = await startHub({ dataDir: join(dir, 'hub'), port: 0, logger: false, requireSignatures: true });
+  db = await testDb();
+  hub = await startHub({ dataDir: join(dir, 'hub'), db, port: 0, logger: false, requireSignatures: true });
   admin = adminTokenOf(join(dir, 'hub'));
 });
 afterEach(async () => {
@@ -55,7 +59,7 @@ describe('hub config bundles', () => {
     // A restart keeps the key: enrolled counters go on verifying.
     const before = statSync(keyFile).mtimeMs;
     await hub.close();
-    hub = await startHub({ dataDir: join(dir, 'hub'), port: 0, logger: false, requireSignatures: true });
+    hub = await startHub({ dataDir: join(dir, 'hub'), db, port: 0, logger: false, requireSignatures: true });
     expect(statSync(keyFile).mtimeMs).toBe(before);
   });
 

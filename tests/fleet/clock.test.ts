@@ -27,16 +27,19 @@ async function upload(c: Counter) {
   c.sync.stop();
 }
 
-function row(eventId: string) {
-  return hub.db
-    .prepare('SELECT rated_at, corrected_at, hub_signals, flagged, signals FROM ratings WHERE event_id = ?')
-    .get(eventId) as {
+/** The hub's stored columns of one rating, derived ones included (the same columns on both engines). */
+async function row(eventId: string) {
+  const rows = await hub.query<{
     rated_at: string;
     corrected_at: string | null;
     hub_signals: string | null;
     flagged: number;
     signals: string;
-  };
+  }>('SELECT rated_at, corrected_at, hub_signals, flagged, signals FROM ratings WHERE event_id = ?', [
+    eventId,
+  ]);
+  expect(rows).toHaveLength(1);
+  return rows[0] as (typeof rows)[number];
 }
 
 function lastEventId(c: Counter): string {
@@ -57,12 +60,12 @@ describe('clock correction from heartbeat anchors', () => {
     rate(counter, 'C-early');
     const early = lastEventId(counter);
     await upload(counter);
-    expect(row(early).corrected_at).toBeNull();
-    expect(Date.parse(row(early).rated_at)).toBeLessThan(trueEarly - 9 * DAY_MS);
+    expect((await row(early)).corrected_at).toBeNull();
+    expect(Date.parse((await row(early)).rated_at)).toBeLessThan(trueEarly - 9 * DAY_MS);
 
     await counter.heartbeat.beat();
     expect(counter.heartbeat.view().last_error).toBeNull();
-    expect(Math.abs(Date.parse(row(early).corrected_at ?? '') - trueEarly)).toBeLessThan(1000);
+    expect(Math.abs(Date.parse((await row(early)).corrected_at ?? '') - trueEarly)).toBeLessThan(1000);
 
     // Rated after the anchor: corrected at ingest.
     await new Promise((r) => setTimeout(r, 300));
@@ -70,7 +73,7 @@ describe('clock correction from heartbeat anchors', () => {
     rate(counter, 'C-late');
     const late = lastEventId(counter);
     await upload(counter);
-    expect(Math.abs(Date.parse(row(late).corrected_at ?? '') - trueLate)).toBeLessThan(1000);
+    expect(Math.abs(Date.parse((await row(late)).corrected_at ?? '') - trueLate)).toBeLessThan(1000);
 
     // The fleet shows the counter 10 days slow.
     const fleet = (await (await fetch(`${hub.url}/api/fleet`)).json()) as {
@@ -87,7 +90,10 @@ describe('clock correction from heartbeat anchors', () => {
     const [head, ...lines] = csv.trim().split('\n');
     const col = (head ?? '').split(',').indexOf('corrected_at');
     expect(col).toBeGreaterThan(0);
-    expect(lines.map((l) => l.split(',')[col])).toEqual([row(early).corrected_at, row(late).corrected_at]);
+    expect(lines.map((l) => l.split(',')[col])).toEqual([
+      (await row(early)).corrected_at,
+      (await row(late)).corrected_at,
+    ]);
   });
 
   it('flags a rating whose corrected time is before its case was accepted (before_accept), and counts it as flagged', async () => {
@@ -106,12 +112,12 @@ describe('clock correction from heartbeat anchors', () => {
     const none = lastEventId(counter);
     await upload(counter);
 
-    expect(row(future)).toMatchObject({ hub_signals: '["before_accept"]', flagged: 1, signals: '[]' });
-    expect(row(past)).toMatchObject({ hub_signals: null, flagged: 0 });
-    expect(row(none)).toMatchObject({ hub_signals: null, flagged: 0 });
-    expect(row(past).corrected_at).not.toBeNull();
+    expect(await row(future)).toMatchObject({ hub_signals: '["before_accept"]', flagged: 1, signals: '[]' });
+    expect(await row(past)).toMatchObject({ hub_signals: null, flagged: 0 });
+    expect(await row(none)).toMatchObject({ hub_signals: null, flagged: 0 });
+    expect((await row(past)).corrected_at).not.toBeNull();
 
-    const day = row(future).rated_at.slice(0, 10);
+    const day = (await row(future)).rated_at.slice(0, 10);
     const from = new Date(Date.parse(day) - DAY_MS).toISOString().slice(0, 10);
     const to = new Date(Date.parse(day) + DAY_MS).toISOString().slice(0, 10);
     const stats = (await (await fetch(`${hub.url}${HUB_API}/stats?from=${from}&to=${to}`)).json()) as {

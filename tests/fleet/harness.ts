@@ -3,31 +3,40 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN_TOKEN_FILE, buildHub, type Hub } from '../../hub/server.ts';
-import type { SqliteHubStore } from '../../hub/store/sqlite.ts';
 import { type CounterConfig, defaultCounterConfig } from '../../src-main/core/config.ts';
 import { Counter } from '../../src-main/core/counter.ts';
 import { FileKeyStore } from '../../src-main/core/device-key.ts';
 import { enroll } from '../../src-main/core/enrollment.ts';
 import { CounterStore } from '../../src-main/core/store/counter-store.ts';
 import { HUB_API } from '../../src-shared/index.ts';
+import { breakTestStore, queryStore, testDb } from '../hub/harness.ts';
 
 export interface TestHub {
   hub: Hub;
   url: string;
   dir: string;
   admin: string;
-  /** The hub's SQLite store, for looking at derived columns. */
-  db: SqliteHubStore['db'];
+  /** The hub's database: undefined (SQLite in dir) or a fresh PostgreSQL schema (project hub-postgres). */
+  db: string | undefined;
+  /** One query on the hub's database, whatever the engine (`?` placeholders), for derived columns. */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Makes the hub's store unable to serve, as a failed disk or a lost database would. */
+  breakStore(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** A real hub on loopback (buildHub + listen), with the hub clock injectable for stale alarms. */
+/**
+ * A real hub on loopback (buildHub + listen), with the hub clock injectable for stale alarms, on
+ * the engine the test project selects (tests/hub/harness.ts testDb()).
+ */
 export async function startTestHub(
   dir: string,
-  opts: { requireSignatures?: boolean; now?: () => Date } = {},
+  opts: { requireSignatures?: boolean; now?: () => Date; db?: string } = {},
 ): Promise<TestHub> {
+  const db = opts.db ?? (await testDb());
   const hub = await buildHub({
     dataDir: dir,
+    db,
     requireSignatures: opts.requireSignatures ?? false,
     ...(opts.now ? { now: opts.now } : {}),
   });
@@ -38,7 +47,9 @@ export async function startTestHub(
     url: `http://127.0.0.1:${port}`,
     dir,
     admin: readFileSync(join(dir, ADMIN_TOKEN_FILE), 'utf8').trim(),
-    db: (hub.store as SqliteHubStore).db,
+    db,
+    query: (sql, params) => queryStore(hub.store, sql, params),
+    breakStore: () => breakTestStore(hub.store),
     close: () => hub.close(),
   };
 }

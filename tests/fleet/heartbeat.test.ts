@@ -144,10 +144,8 @@ describe('heartbeats over loopback, counter ⇄ hub', () => {
     const me = (await fleet()).terminals.find((t) => t.device_id === deviceId);
     expect(Math.abs(me?.clock_offset_ms ?? Number.NaN)).toBeLessThan(5000);
     expect(
-      hub.db.prepare("SELECT COUNT(*) AS n FROM clock_anchors WHERE app_boot_id = 'forged-boot'").get(),
-    ).toEqual({
-      n: 0,
-    });
+      await hub.query("SELECT COUNT(*) AS n FROM clock_anchors WHERE app_boot_id = 'forged-boot'"),
+    ).toEqual([{ n: 0 }]);
   });
 
   it('a failing hub never disturbs rating: the heartbeat reports the error and the rating is stored', async () => {

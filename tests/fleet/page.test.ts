@@ -90,7 +90,7 @@ describe('fleet page', () => {
   });
 
   it('a store that cannot answer gives 503 STORE_UNAVAILABLE with Retry-After, not a 500', async () => {
-    hub.db.close();
+    await hub.breakStore();
     for (const path of ['/api/fleet', '/fleet']) {
       const res = await fetch(`${hub.url}${path}`);
       expect(res.status).toBe(503);

@@ -70,6 +70,36 @@ async function rowsOf(store: HubStore, sql: string): Promise<unknown[]> {
   throw new Error('unknown store engine');
 }
 
+/**
+ * Rows of one query on the store's own database, whatever the engine, for what no public API gives
+ * (derived columns, internal tables). `?` placeholders, in order (rewritten to $1, $2… on
+ * PostgreSQL); write SQL both engines read the same (their columns have the same names and types).
+ */
+export async function queryStore<T = Record<string, unknown>>(
+  store: HubStore,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  if (store instanceof PostgresHubStore) {
+    let n = 0;
+    return (
+      await store.pool.query(
+        sql.replace(/\?/g, () => `$${++n}`),
+        params,
+      )
+    ).rows as T[];
+  }
+  if (store instanceof SqliteHubStore) return store.db.prepare(sql).all(...params) as T[];
+  throw new Error('unknown store engine');
+}
+
+/** Makes a store unable to serve (closes its connection or pool), as a failed disk or network would. */
+export async function breakTestStore(store: HubStore): Promise<void> {
+  if (store instanceof PostgresHubStore) await store.close();
+  else if (store instanceof SqliteHubStore) store.db.close();
+  else throw new Error('unknown store engine');
+}
+
 export interface TestHub {
   hub: Hub;
   dataDir: string;

@@ -8,6 +8,7 @@ import { startHub } from '../../hub/server.ts';
 import { CounterStore, plainGiven } from '../../src-main/core/store/counter-store.ts';
 import { cutBatch, etaSeconds, SyncLoop, UploadRate } from '../../src-main/core/sync.ts';
 import { ratingCtx } from '../core/store-fixtures.ts';
+import { testDb } from '../hub/harness.ts';
 import { hubExport, testTmp, until, verifyHubChain } from './harness.ts';
 
 /** Text whose compressibility the generator controls: random CJK (poor) or a repeated run (good). */
@@ -128,7 +129,9 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('byte-cut uploads to a real hub', () => {
   it('large free_text records: every upload gzip body within the limit, many batches, order kept', async () => {
-    const hub = await startHub({ dataDir: join(dir, 'hub'), port: 0, logger: false });
+    // The hub's database: SQLite in the hub dir, or a fresh PostgreSQL schema (project hub-postgres).
+    const db = await testDb();
+    const hub = await startHub({ dataDir: join(dir, 'hub'), db, port: 0, logger: false });
     const store = new CounterStore(join(dir, 'counter.db'));
     // Random CJK: ~1.5 KB a record that gzip barely shrinks.
     const cjk = (n: number) =>
@@ -168,7 +171,7 @@ describe('byte-cut uploads to a real hub', () => {
     expect(bodies.length).toBeGreaterThanOrEqual(8);
     for (const b of bodies) expect(b.size).toBeLessThanOrEqual(maxBytes);
     expect(bodies.flatMap((b) => b.seqs)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
-    const { records } = await hubExport(join(dir, 'hub'));
+    const { records } = await hubExport(join(dir, 'hub'), db);
     expect(records).toHaveLength(total);
     expect(verifyHubChain(records, (records[0] as { device_id: string }).device_id)).toBeNull();
   });

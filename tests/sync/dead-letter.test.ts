@@ -5,7 +5,6 @@ import { gzipSync } from 'node:zlib';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startHub } from '../../hub/server.ts';
-import { openHubStore } from '../../hub/store/sqlite.ts';
 import { run as runStatus } from '../../src-main/cli/status.ts';
 import { CounterStore, plainGiven, rowToRecord } from '../../src-main/core/store/counter-store.ts';
 import { SyncLoop } from '../../src-main/core/sync.ts';
@@ -18,6 +17,7 @@ import {
 } from '../../src-shared/index.ts';
 import { loadOrCreateSecret } from '../../src-shared/secret-file.ts';
 import { ratingCtx } from '../core/store-fixtures.ts';
+import { openTestStore, testDb } from '../hub/harness.ts';
 import { hubExport, testTmp, until } from './harness.ts';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -62,7 +62,9 @@ function rate(store: CounterStore, n: number, from: number): void {
 describe('dead letters end to end', () => {
   it('a record the hub cannot read ends in both dead-letter tables; later ratings still arrive; nothing lost', async () => {
     const hubDir = join(dir, 'hub');
-    const hub = await startHub({ dataDir: hubDir, port: 0, logger: false });
+    // The hub's database: SQLite in hubDir, or a fresh PostgreSQL schema (project hub-postgres).
+    const db = await testDb();
+    const hub = await startHub({ dataDir: hubDir, db, port: 0, logger: false });
     const store = new CounterStore(join(dir, 'counter.db'));
     rate(store, 3, 1);
     // free_text longer than the record schema's 500: a failing rule, hash and chain sound.
@@ -109,9 +111,9 @@ describe('dead letters end to end', () => {
     expect(metrics).toContain('haocha_hub_dead_letters 1\n');
     expect(metrics).toContain('haocha_hub_dead_letters_total 1\n');
     // Every other rating arrived once; the dead letter is not counted as a rating.
-    const { records } = await hubExport(hubDir);
+    const { records } = await hubExport(hubDir, db);
     expect(records.map((r) => r.seq).sort((a, b) => a - b)).toEqual([1, 2, 3, 5, 6, 7]);
-    const hubDb = openHubStore(hubDir);
+    const hubDb = await openTestStore(hubDir, db);
     try {
       expect(await hubDb.deviceCursor(store.deviceId)).toMatchObject({ last_seq: 7 });
     } finally {
@@ -139,7 +141,9 @@ describe('dead letters end to end', () => {
 
   it('at the hub: an unknown field with a correct hash is a dead letter for a counter that takes them; 400 otherwise', async () => {
     const hubDir = join(dir, 'hub');
-    const hub = await startHub({ dataDir: hubDir, port: 0, logger: false });
+    // The hub's database: SQLite in hubDir, or a fresh PostgreSQL schema (project hub-postgres).
+    const db = await testDb();
+    const hub = await startHub({ dataDir: hubDir, db, port: 0, logger: false });
     const store = new CounterStore(join(dir, 'counter.db'));
     try {
       rate(store, 2, 1);
@@ -192,7 +196,7 @@ describe('dead letters end to end', () => {
       store.close();
       await hub.close();
     }
-    const { records } = await hubExport(hubDir);
+    const { records } = await hubExport(hubDir, db);
     expect(records.map((r) => r.seq)).toEqual([1, 3]);
   });
 });

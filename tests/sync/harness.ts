@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { exportRatings, JSONL_ADDED_KEYS } from '../../hub/export.ts';
 import { recordHash } from '../../hub/ingest-rules.ts';
-import { openHubStore } from '../../hub/store/sqlite.ts';
+import { openStore } from '../../hub/store/open.ts';
 import type { AnyRatingRecord } from '../../src-shared/index.ts';
 import { GENESIS_HASH } from '../../src-shared/index.ts';
 
@@ -46,9 +46,15 @@ export interface HubRow {
   prev_hash: string;
 }
 
-/** Every rating the hub stores, read with the code of `haocha hub export` (the hub must be stopped). */
-export async function hubExport(hubDir: string): Promise<{ rows: HubRow[]; records: AnyRatingRecord[] }> {
-  const store = openHubStore(hubDir);
+/**
+ * Every rating the hub stores, read with the code of `haocha hub export` (the hub must be stopped),
+ * from the hub's database: `db` as the hub was started with (undefined: SQLite in hubDir).
+ */
+export async function hubExport(
+  hubDir: string,
+  db?: string,
+): Promise<{ rows: HubRow[]; records: AnyRatingRecord[] }> {
+  const store = await openStore({ dataDir: hubDir, db });
   let text = '';
   try {
     await exportRatings(store, { format: 'jsonl' }, (chunk) => {

@@ -6,6 +6,7 @@ import { run as runStatus } from '../../src-main/cli/status.ts';
 import { type CounterConfig, defaultCounterConfig } from '../../src-main/core/config.ts';
 import { Counter } from '../../src-main/core/counter.ts';
 import type { Level, RatingRecord, SyncView } from '../../src-shared/index.ts';
+import { testDb } from '../hub/harness.ts';
 import { freePort, hubExport, testTmp, until, verifyHubChain } from './harness.ts';
 
 const DAY_MS = 86_400_000;
@@ -70,7 +71,9 @@ describe('ten days offline', () => {
 
       const views: SyncView[] = [];
       counter.on('sync', (v) => views.push(v));
-      const hub = await startHub({ dataDir: join(dir, 'hub'), port, logger: false });
+      // The hub's database: SQLite in the hub dir, or a fresh PostgreSQL schema (project hub-postgres).
+      const db = await testDb();
+      const hub = await startHub({ dataDir: join(dir, 'hub'), db, port, logger: false });
       try {
         await until(() => counter.store.queueStats().queue_depth === 0, 15_000, 'backlog drained');
       } finally {
@@ -96,7 +99,7 @@ describe('ten days offline', () => {
       }
       expect(JSON.parse(printed)).toMatchObject({ running: true, queue_depth: 0, eta_s: 0, dead_letters: 0 });
 
-      const { records } = await hubExport(join(dir, 'hub'));
+      const { records } = await hubExport(join(dir, 'hub'), db);
       // In storage order: seq 1..total, each once, the chain unbroken across the restart.
       expect(records.map((r) => r.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
       expect(verifyHubChain(records, counter.store.deviceId)).toBeNull();
