@@ -5,6 +5,7 @@ import { formatOffset, renderFleetPage } from '../../hub/fleet-page.ts';
 import { fleetReply, terminalAlarms } from '../../hub/routes/fleet.ts';
 import type { FleetTerminalRow } from '../../hub/store/types.ts';
 import { type HeartbeatRequest, HUB_API } from '../../src-shared/index.ts';
+import { batchOf, makeStream } from '../hub/records.ts';
 import { startTestHub, type TestHub, tempDir } from './harness.ts';
 
 const EVIL = '<img src=x onerror="alert(1)">&\'';
@@ -97,6 +98,41 @@ describe('fleet page', () => {
       expect(res.headers.get('retry-after')).toBe('5');
       expect(((await res.json()) as { code: string }).code).toBe('STORE_UNAVAILABLE');
     }
+  });
+
+  it('a kept heartbeat that no longer reads (an older schema) counts as none: the place comes from the ratings', async () => {
+    const stream = makeStream({
+      deviceId: 'ctr-page-1',
+      count: 2,
+      hallId: 'H-RATINGS',
+      windowId: () => 'W-R',
+    });
+    const res = await fetch(`${hub.url}${HUB_API}/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(batchOf(stream, 1, 2)),
+    });
+    expect(res.status).toBe(200);
+    expect((await post(heartbeat())).status).toBe(200);
+    // What an older hub kept, which this hub's heartbeat schema refuses.
+    expect(
+      await hub.query('UPDATE fleet_heartbeats SET body = ? WHERE device_id = ? RETURNING device_id', [
+        JSON.stringify({ ...heartbeat(), queue_depth: -1 }),
+        'ctr-page-1',
+      ]),
+    ).toHaveLength(1);
+    const fleet = (await (await fetch(`${hub.url}${HUB_API}/fleet`)).json()) as {
+      terminals: Record<string, unknown>[];
+    };
+    expect(fleet.terminals).toHaveLength(1);
+    expect(fleet.terminals[0]).toMatchObject({
+      device_id: 'ctr-page-1',
+      hall_id: 'H-RATINGS',
+      window_id: 'W-R',
+      enrolled: false,
+      hub_seq: 2,
+      alarms: ['stale'],
+    });
   });
 
   it('an empty fleet says so', async () => {

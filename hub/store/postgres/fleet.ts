@@ -131,8 +131,24 @@ export class PostgresFleetStore implements FleetStore {
              ORDER BY seq DESC LIMIT 1) r ON h.device_id IS NULL AND e.device_id IS NULL
            ORDER BY ids.device_id COLLATE "C"`,
         );
-        const value = rows.map((row): FleetTerminalRow => {
-          const request = row.body === null ? null : heartbeatRequestSchema.safeParse(JSON.parse(row.body));
+        // The lateral join reads the ratings only for terminals with neither a heartbeat row nor an
+        // enrollment. A kept heartbeat that no longer parses (written by an older hub) counts as
+        // none, as on SQLite, so such a terminal's place comes from its ratings too: read here,
+        // rarely needed, rather than a lateral read for every terminal with a heartbeat.
+        const requests = rows.map((row) =>
+          row.body === null ? null : heartbeatRequestSchema.safeParse(JSON.parse(row.body)),
+        );
+        for (const [i, row] of rows.entries()) {
+          if (row.body === null || row.enrolled || requests[i]?.success) continue;
+          const last = await client.query<{ hall_id: string; window_id: string }>(
+            'SELECT hall_id, window_id FROM ratings WHERE device_id = $1 ORDER BY seq DESC LIMIT 1',
+            [row.device_id],
+          );
+          row.r_hall = last.rows[0]?.hall_id ?? null;
+          row.r_window = last.rows[0]?.window_id ?? null;
+        }
+        const value = rows.map((row, i): FleetTerminalRow => {
+          const request = requests[i] ?? null;
           const heartbeat =
             row.hb_received_at !== null && row.clock_offset_ms !== null && request?.success
               ? {
