@@ -147,6 +147,11 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private stopped = false;
+  /**
+   * Aborts the upload in flight when the loop stops: a closing hub must not wait on a counter that
+   * is gone (the hub keeps a connection that was busy at its close open for its keep-alive time).
+   */
+  private abort = new AbortController();
   private attempt = 0;
   private batchSize: number;
   private health: SyncHealth = 'unknown';
@@ -183,6 +188,7 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
 
   start(): void {
     this.stopped = false;
+    if (this.abort.signal.aborted) this.abort = new AbortController();
     this.schedule(0);
   }
 
@@ -195,6 +201,7 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.abort.abort();
   }
 
   /**
@@ -254,7 +261,8 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
     try {
       next = await this.uploadOnce();
     } catch (e) {
-      next = this.fail('unreachable', `hub unreachable: ${(e as Error).message}`, null);
+      // Aborted by stop(): not a fault of the hub, so the view keeps what the last answer said.
+      if (!this.stopped) next = this.fail('unreachable', `hub unreachable: ${(e as Error).message}`, null);
     } finally {
       this.running = false;
       // Stopped while a request was in flight: the store may be closed by now.
@@ -327,7 +335,7 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
       method: 'POST',
       headers,
       body: new Uint8Array(payload),
-      signal: AbortSignal.timeout(30_000),
+      signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(30_000)]),
     });
     // While the hub stores this batch, cut the next one (reading rows and gzip are most of the
     // counter's share of a drain): the two sides overlap instead of taking turns. setImmediate
