@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { newEnrollmentToken } from './rows.ts';
 import { sqliteGuard, withoutOwnFsync } from './sqlite-guard.ts';
 import type { EnrolledDevice, EnrollmentTokenRecord, TrustStore } from './types.ts';
 
@@ -28,8 +29,7 @@ export class SqliteTrustStore implements TrustStore {
     ttlS: number,
     now: Date,
   ): Promise<EnrollmentTokenRecord> {
-    // 24 random bytes in base64url: 32 characters, easy to type from a QR-less screen if needed.
-    const token = randomBytes(24).toString('base64url');
+    const token = newEnrollmentToken();
     const expiresAt = new Date(now.getTime() + ttlS * 1000).toISOString();
     sqliteGuard(this.db, () =>
       this.db

@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { newEnrollmentToken } from '../rows.ts';
 import type { EnrolledDevice, EnrollmentTokenRecord, TrustStore } from '../types.ts';
 import { guarded, transaction } from './pool.ts';
 
@@ -20,7 +21,7 @@ export class PostgresTrustStore implements TrustStore {
     ttlS: number,
     now: Date,
   ): Promise<EnrollmentTokenRecord> {
-    const token = randomBytes(24).toString('base64url');
+    const token = newEnrollmentToken();
     const expiresAt = new Date(now.getTime() + ttlS * 1000).toISOString();
     await guarded(() =>
       this.pool.query(
