@@ -124,6 +124,18 @@ async function assemble(store: HubStore, opts: BuildHubOptions): Promise<Hub> {
   app.addHook('onClose', async () => {
     await store.close();
   });
+  // A reply sent while the hub closes ends its connection. Node's close ends only the connections
+  // idle at that moment; one busy then (an upload being stored) would stay open after its reply
+  // for the whole keep-alive time (72 s) and hold a service stop that long.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
 
   const adminToken = loadOrCreateSecret(opts.dataDir, ADMIN_TOKEN_FILE).token;
   await app.register(ingestRoutes, {
