@@ -60,6 +60,8 @@ export class HeartbeatLoop extends EventEmitter<{ beat: [HeartbeatView]; command
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private stopped = true;
+  /** Aborts a beat in flight when stopped, as SyncLoop does: a closing hub must not wait on it. */
+  private abort = new AbortController();
   private state: HeartbeatView = {
     last_sent_at: null,
     last_ok_at: null,
@@ -87,6 +89,7 @@ export class HeartbeatLoop extends EventEmitter<{ beat: [HeartbeatView]; command
    */
   start(random: () => number = Math.random): void {
     this.stopped = false;
+    if (this.abort.signal.aborted) this.abort = new AbortController();
     this.schedule(this.intervalS * 1000 * (0.5 + random() / 2));
   }
 
@@ -94,6 +97,7 @@ export class HeartbeatLoop extends EventEmitter<{ beat: [HeartbeatView]; command
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.abort.abort();
   }
 
   view(): HeartbeatView {
@@ -120,7 +124,8 @@ export class HeartbeatLoop extends EventEmitter<{ beat: [HeartbeatView]; command
     try {
       await this.send(true);
     } catch (e) {
-      this.state.last_error = `heartbeat failed: ${(e as Error).message}`;
+      // Aborted by stop(): not a fault of the hub, so the view keeps what the last answer said.
+      if (!this.abort.signal.aborted) this.state.last_error = `heartbeat failed: ${(e as Error).message}`;
     } finally {
       this.running = false;
     }
@@ -175,7 +180,7 @@ export class HeartbeatLoop extends EventEmitter<{ beat: [HeartbeatView]; command
       method: 'POST',
       headers,
       body: new Uint8Array(body),
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(10_000)]),
     });
     const text = await res.text();
     if (!res.ok) {
