@@ -11,7 +11,8 @@ import { canonicalJson } from './chain.ts';
  */
 
 const id = z.string().trim().min(1).max(32);
-const hhmm = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be HH:MM');
+/** A Beijing time of day; 24:00 ends a period at midnight (a 24-hour self-service hall). */
+const hhmm = z.string().regex(/^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$/, 'must be HH:MM (00:00 to 24:00)');
 
 /**
  * When the window must be staffed (窗口不空岗). Days follow the official calendar (holidays

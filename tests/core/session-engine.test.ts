@@ -5,7 +5,7 @@ import { hash } from '@node-rs/argon2';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type CounterConfig, defaultCounterConfig } from '../../src-main/core/config.ts';
 import { Counter } from '../../src-main/core/counter.ts';
-import { isOpenAt } from '../../src-main/core/opening-hours.ts';
+import { isOpenAt, openingHoursSchema } from '../../src-main/core/opening-hours.ts';
 import type { CaseInfo } from '../../src-main/core/session.ts';
 import type { RatingRecord } from '../../src-shared/index.ts';
 
@@ -166,6 +166,17 @@ describe('pause and opening hours', () => {
     expect(isOpenAt(h, new Date('2026-10-01T03:00:00Z'))).toBe(false);
     expect(isOpenAt(h, new Date('2026-11-26T07:00:00Z'))).toBe(false); // 15:00, lunch break
     expect(isOpenAt(h, new Date('2026-11-28T03:00:00Z'))).toBe(false); // Saturday
+  });
+
+  it('a period may end at 24:00: open through the last minute of the day, not only to 23:59', () => {
+    const allDay = openingHoursSchema.parse({
+      periods: [['00:00', '24:00']],
+      rest_day_periods: [['00:00', '24:00']],
+    });
+    expect(isOpenAt(allDay, new Date('2026-11-26T15:59:30Z'))).toBe(true); // 23:59:30 Beijing
+    expect(isOpenAt(allDay, new Date('2026-11-26T16:00:00Z'))).toBe(true); // 00:00 the next day
+    expect(openingHoursSchema.safeParse({ periods: [['00:00', '24:01']] }).success).toBe(false);
+    expect(openingHoursSchema.safeParse({ periods: [['24:30', '24:00']] }).success).toBe(false);
   });
 
   it('raises the 窗口不空岗 alarm after N minutes without staff in opening hours, and clears it on sign-in', async () => {

@@ -85,7 +85,7 @@ export async function enrollCounter(hub: TestHub, counterDir: string): Promise<s
 /** Open all day every day, no after-staff-action or burst signal: a rating's only flags are the hub's. */
 export function quietConfig(patch: Partial<CounterConfig> = {}): CounterConfig {
   const config = defaultCounterConfig();
-  config.opening_hours = { periods: [['00:00', '23:59']], rest_day_periods: [['00:00', '23:59']] };
+  config.opening_hours = { periods: [['00:00', '24:00']], rest_day_periods: [['00:00', '24:00']] };
   config.after_staff_action_s = 0;
   config.burst_presses = 20;
   config.sync = { ...config.sync, interval_ms: 50, backoff_min_ms: 50, backoff_max_ms: 200, heartbeat_s: 30 };
