@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AUTH_ERROR_CODES } from '../../src-shared/enrollment.ts';
 import { DEAD_LETTER_HEADER, HUB_API, HUB_ERROR_CODES, ingestReplySchema } from '../../src-shared/index.ts';
 import { HUB_HTTP_ERROR_CODES, HubHttpError, hubError, REJECTION_STATUS, sendHubError } from '../errors.ts';
@@ -11,8 +11,8 @@ import { deviceAuth, digestBody } from './trust.ts';
 declare module 'fastify' {
   interface FastifyRequest {
     /**
-     * An unsigned upload (allowed only while a hub runs with --allow-unsigned) is parsed inline
-     * before the rate limit, which counts it by the device its body names.
+     * An unsigned upload (allowed only while a hub runs with --allow-unsigned) is parsed before
+     * the rate limit, which counts it by the device its body names.
      */
     unsignedUpload?: ParseResult;
   }
@@ -39,11 +39,22 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> =
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
     done(null, body),
   );
+  // Only a counter that says it takes dead letters gets them; others keep the whole-batch 400.
+  // So does an engine without dead letters (listDeadLetters marks it): never a 500 for one.
   const deadLettersTaken = (request: FastifyRequest) =>
     request.headers[DEAD_LETTER_HEADER] === '1' && store.listDeadLetters !== undefined;
+  /** Uploads past their signature check and not yet answered (being parsed or stored). */
+  let inHand = 0;
+  const parseUpload = (request: FastifyRequest, body: Buffer, others: number): Promise<ParseResult> => {
+    const input = parseInput(request, body, deadLettersTaken(request));
+    // Alone, the event loop parses at once: a hand-off would only add its round trip to the wait
+    // (a counter draining its backlog sends one batch at a time). With other uploads in hand, a
+    // worker parses while the event loop serves and stores them.
+    return others === 0 ? Promise.resolve(parseIngestBody(input)) : parser.parse(input);
+  };
   const parseUnsigned = async (request: FastifyRequest) => {
     if (request.signedBy === undefined && Buffer.isBuffer(request.body))
-      request.unsignedUpload = parseIngestBody(parseInput(request, request.body, deadLettersTaken(request)));
+      request.unsignedUpload = await parseUpload(request, request.body, inHand);
   };
   app.post(
     INGEST_PATH,
@@ -53,61 +64,66 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> =
       preHandler: [auth, parseUnsigned],
     },
     async (request, reply) => {
-      if (!Buffer.isBuffer(request.body)) {
-        // text/plain and the like: Fastify's own parsers gave a string.
-        metrics.rejectedBatch(HUB_ERROR_CODES.badRequest);
-        return sendHubError(
-          reply,
-          hubError(
-            400,
-            HUB_ERROR_CODES.badRequest,
-            'body: must be a JSON upload (content-type application/json)',
-          ),
-        );
+      inHand++;
+      try {
+        return await handle(request, reply);
+      } finally {
+        inHand--;
       }
-      // Only a counter that says it takes dead letters gets them; others keep the whole-batch 400.
-      // So does an engine without dead letters (listDeadLetters marks it): never a 500 for one.
-      const takesDeadLetters = deadLettersTaken(request);
-      const parsed =
-        request.unsignedUpload ?? (await parser.parse(parseInput(request, request.body, takesDeadLetters)));
-      if (!parsed.ok) {
-        metrics.rejectedBatch(parsed.code);
-        if (parsed.statusCode === 503) reply.header('retry-after', '5');
-        if (parsed.statusCode >= 500) request.log.error({ code: parsed.code }, parsed.message);
-        return sendHubError(reply, hubError(parsed.statusCode, parsed.code, parsed.message));
-      }
-      const batch = parsed.batch;
-      // A device uploads only its own stream: a signed batch for another device id is refused.
-      if (request.signedBy !== undefined && request.signedBy !== batch.device_id)
-        return sendHubError(
-          reply,
-          hubError(
-            403,
-            AUTH_ERROR_CODES.deviceMismatch,
-            `signed by ${request.signedBy}, uploads for ${batch.device_id}`,
-          ),
-        );
-      // The parse worker checked every hash; the store need not hash the batch again.
-      const outcome = await store.ingest(batch, now(), { hashesVerified: true });
-      if (!outcome.ok) {
-        const { code, message, cursor } = outcome.rejection;
-        metrics.rejectedBatch(code);
-        // A fork or broken chain may be a cloned terminal (threat T7): log it as an alarm, not a hiccup.
-        const level = code === 'CONFLICT' || code === 'CHAIN_MISMATCH' ? 'error' : 'warn';
-        request.log[level]({ device_id: batch.device_id, code, cursor }, 'ingest batch rejected');
-        return sendHubError(reply, hubError(REJECTION_STATUS[code], code, message, cursor));
-      }
-      metrics.accepted(outcome.stored, outcome.duplicates);
-      if (outcome.dead_letters) {
-        metrics.deadLettered(outcome.dead_letters);
-        request.log.warn(
-          { device_id: batch.device_id, dead_letters: outcome.dead_letters },
-          'ingest: items kept as dead letters',
-        );
-      }
-      return ingestReplySchema.parse(outcome.reply);
     },
   );
+
+  async function handle(request: FastifyRequest, reply: FastifyReply) {
+    if (!Buffer.isBuffer(request.body)) {
+      // text/plain and the like: Fastify's own parsers gave a string.
+      metrics.rejectedBatch(HUB_ERROR_CODES.badRequest);
+      return sendHubError(
+        reply,
+        hubError(
+          400,
+          HUB_ERROR_CODES.badRequest,
+          'body: must be a JSON upload (content-type application/json)',
+        ),
+      );
+    }
+    const parsed = request.unsignedUpload ?? (await parseUpload(request, request.body, inHand - 1));
+    if (!parsed.ok) {
+      metrics.rejectedBatch(parsed.code);
+      if (parsed.statusCode === 503) reply.header('retry-after', '5');
+      if (parsed.statusCode >= 500) request.log.error({ code: parsed.code }, parsed.message);
+      return sendHubError(reply, hubError(parsed.statusCode, parsed.code, parsed.message));
+    }
+    const batch = parsed.batch;
+    // A device uploads only its own stream: a signed batch for another device id is refused.
+    if (request.signedBy !== undefined && request.signedBy !== batch.device_id)
+      return sendHubError(
+        reply,
+        hubError(
+          403,
+          AUTH_ERROR_CODES.deviceMismatch,
+          `signed by ${request.signedBy}, uploads for ${batch.device_id}`,
+        ),
+      );
+    // The parse worker checked every hash; the store need not hash the batch again.
+    const outcome = await store.ingest(batch, now(), { hashesVerified: true });
+    if (!outcome.ok) {
+      const { code, message, cursor } = outcome.rejection;
+      metrics.rejectedBatch(code);
+      // A fork or broken chain may be a cloned terminal (threat T7): log it as an alarm, not a hiccup.
+      const level = code === 'CONFLICT' || code === 'CHAIN_MISMATCH' ? 'error' : 'warn';
+      request.log[level]({ device_id: batch.device_id, code, cursor }, 'ingest batch rejected');
+      return sendHubError(reply, hubError(REJECTION_STATUS[code], code, message, cursor));
+    }
+    metrics.accepted(outcome.stored, outcome.duplicates);
+    if (outcome.dead_letters) {
+      metrics.deadLettered(outcome.dead_letters);
+      request.log.warn(
+        { device_id: batch.device_id, dead_letters: outcome.dead_letters },
+        'ingest: items kept as dead letters',
+      );
+    }
+    return ingestReplySchema.parse(outcome.reply);
+  }
 };
 
 function parseInput(request: FastifyRequest, body: Buffer, deadLetters: boolean): ParseInput {

@@ -5,6 +5,8 @@ import type { ParseInput, ParseResult } from '../../hub/ingest-parse.ts';
 import { parseIngestBody } from '../../hub/ingest-parse.ts';
 import { IngestParsePool } from '../../hub/ingest-parse-pool.ts';
 import { INGEST_BODY_LIMIT } from '../../hub/routes/ingest.ts';
+import { buildHub } from '../../hub/server.ts';
+import { makeTempDir } from './harness.ts';
 import { batchOf, makeStream, seal } from './records.ts';
 
 const stream = makeStream({ count: 40, legacy: (i) => i % 7 === 3 });
@@ -131,5 +133,33 @@ describe('upload parsing off the event loop (parse workers)', () => {
       statusCode: 503,
       code: 'PARSER_UNAVAILABLE',
     });
+  });
+
+  it('uploads arriving together are parsed beside the event loop and each stored once, bad ones refused alone', async () => {
+    const dir = await makeTempDir();
+    const hub = await buildHub({ dataDir: dir, parseWorkers: 1 });
+    try {
+      const streams = Array.from({ length: 30 }, (_, d) => makeStream({ deviceId: `dev-${d}`, count: 60 }));
+      const post = (payload: string | Buffer, gzip = false) =>
+        hub.app.inject({
+          method: 'POST',
+          url: '/api/v1/ingest',
+          headers: { 'content-type': 'application/json', ...(gzip ? { 'content-encoding': 'gzip' } : {}) },
+          payload,
+        });
+      const replies = await Promise.all([
+        ...streams.map((s, d) => {
+          const text = JSON.stringify(batchOf(s, 1, 60));
+          return d % 2 ? post(gzipSync(text), true) : post(text);
+        }),
+        post('{"device_id": "dev-x", "items": ['),
+        post(JSON.stringify({ ...batchOf(streams[0] ?? [], 1, 2), device_id: 'dev-y' })),
+      ]);
+      expect(replies.slice(0, 30).map((r) => r.statusCode)).toEqual(Array(30).fill(200));
+      expect(replies.slice(30).map((r) => r.statusCode)).toEqual([400, 400]);
+      expect((await hub.store.summary()).ratings).toBe(30 * 60);
+    } finally {
+      await hub.close();
+    }
   });
 });
