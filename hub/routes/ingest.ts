@@ -45,6 +45,8 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> =
     request.headers[DEAD_LETTER_HEADER] === '1' && store.listDeadLetters !== undefined;
   /** Uploads past their signature check and not yet answered (being parsed or stored). */
   let inHand = 0;
+  /** Per device, its latest upload in hand: settled once that upload is answered. */
+  const lastOf = new Map<string, Promise<void>>();
   const parseUpload = (request: FastifyRequest, body: Buffer, others: number): Promise<ParseResult> => {
     const input = parseInput(request, body, deadLettersTaken(request));
     // Alone, the event loop parses at once: a hand-off would only add its round trip to the wait
@@ -52,9 +54,11 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> =
     // worker parses while the event loop serves and stores them.
     return others === 0 ? Promise.resolve(parseIngestBody(input)) : parser.parse(input);
   };
+  // Inline, in arrival order: the device an unsigned upload names is known only once it is parsed,
+  // and its uploads must reach the handler (where their order is kept) as they came.
   const parseUnsigned = async (request: FastifyRequest) => {
     if (request.signedBy === undefined && Buffer.isBuffer(request.body))
-      request.unsignedUpload = await parseUpload(request, request.body, inHand);
+      request.unsignedUpload = parseIngestBody(parseInput(request, request.body, deadLettersTaken(request)));
   };
   app.post(
     INGEST_PATH,
@@ -65,15 +69,28 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> =
     },
     async (request, reply) => {
       inHand++;
+      // A device's uploads reach the store in the order they arrived (a counter keeps two in
+      // flight while it drains a backlog, and the later one may finish parsing first): each
+      // waits for the one before it from the same device (signed, or named by an unsigned body).
+      const unsigned = request.unsignedUpload;
+      const device = request.signedBy ?? (unsigned?.ok ? unsigned.batch.device_id : undefined);
+      const before = device === undefined ? undefined : lastOf.get(device);
+      let done = () => {};
+      const mine = new Promise<void>((resolve) => {
+        done = resolve;
+      });
+      if (device !== undefined) lastOf.set(device, mine);
       try {
-        return await handle(request, reply);
+        return await handle(request, reply, before);
       } finally {
         inHand--;
+        done();
+        if (device !== undefined && lastOf.get(device) === mine) lastOf.delete(device);
       }
     },
   );
 
-  async function handle(request: FastifyRequest, reply: FastifyReply) {
+  async function handle(request: FastifyRequest, reply: FastifyReply, before: Promise<void> | undefined) {
     if (!Buffer.isBuffer(request.body)) {
       // text/plain and the like: Fastify's own parsers gave a string.
       metrics.rejectedBatch(HUB_ERROR_CODES.badRequest);
@@ -104,6 +121,7 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> =
           `signed by ${request.signedBy}, uploads for ${batch.device_id}`,
         ),
       );
+    if (before) await before;
     // The parse worker checked every hash; the store need not hash the batch again.
     const outcome = await store.ingest(batch, now(), { hashesVerified: true });
     if (!outcome.ok) {

@@ -143,6 +143,22 @@ interface PreparedBatch {
   more: boolean;
 }
 
+/** An upload's answer, read in full. */
+interface UploadAnswer {
+  ok: boolean;
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+/** An upload on its way: the batch, when it left, and its answer to come. */
+interface InFlight {
+  batch: PreparedBatch;
+  sentAt: Date;
+  started: number;
+  answer: Promise<UploadAnswer>;
+}
+
 export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
@@ -273,7 +289,6 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
     }
   }
 
-  /** One batch; returns the delay before the next tick. */
   /** The oldest unacked records after `afterSeq`, cut to the byte and item limits, or null when none. */
   private prepare(afterSeq: number): PreparedBatch | null {
     const unsent = this.store.unsentBatch(this.batchSize, afterSeq);
@@ -320,7 +335,42 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
       this.attempt = 0;
       return this.config.interval_ms;
     }
-    const { items, body: payload, more } = batch;
+    let current = await this.send(batch);
+    let ahead: InFlight | null = null;
+    try {
+      for (;;) {
+        // While the hub stores this batch, cut the next one (reading rows and gzip are most of the
+        // counter's share of a drain). setImmediate lets the request go out first.
+        const last = current.batch.items.at(-1)?.seq;
+        const next =
+          last !== undefined && current.batch.more
+            ? await new Promise<PreparedBatch | null>((resolve) =>
+                setImmediate(() => resolve(this.tryPrepare(last))),
+              )
+            : null;
+        // A window of two: the next batch goes out before this one's answer, so the hub parses
+        // it while it stores this one (it stores a device's uploads in the order they arrive).
+        // It assumes this batch is stored; if not, its answer is dropped and it is sent again.
+        ahead = next && !this.stopped ? await this.send(next) : null;
+        const answer = await current.answer;
+        const delay = this.settle(current, answer);
+        if (!ahead) {
+          this.prepared = next;
+          return delay;
+        }
+        if (!answer.ok || this.stopped || this.halted) return delay;
+        this.emit('change', this.view());
+        current = ahead;
+        ahead = null;
+      }
+    } finally {
+      // An upload sent ahead whose answer will not be read: let it end before the next one starts.
+      if (ahead) await ahead.answer.catch(() => undefined);
+    }
+  }
+
+  /** Signs and sends one batch; the answer is read by settle(). */
+  private async send(batch: PreparedBatch): Promise<InFlight> {
     const url = `${this.hubUrl}${HUB_API}/ingest`;
     // The signature's Content-Digest covers these bytes exactly as sent (gzip), as the hub digests them.
     const base = {
@@ -330,24 +380,28 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
     };
     const sentAt = new Date();
     const started = performance.now();
-    const headers = this.signer ? await this.signer.headers('POST', url, payload, base) : base;
-    const pending = this.fetchImpl(url, {
+    const headers = this.signer ? await this.signer.headers('POST', url, batch.body, base) : base;
+    const answer = this.fetchImpl(url, {
       method: 'POST',
       headers,
-      body: new Uint8Array(payload),
+      body: new Uint8Array(batch.body),
       signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(30_000)]),
-    });
-    // While the hub stores this batch, cut the next one (reading rows and gzip are most of the
-    // counter's share of a drain): the two sides overlap instead of taking turns. setImmediate
-    // lets the request go out first; the cut blocks this thread for a few milliseconds.
-    const last = items.at(-1)?.seq;
-    const preparing =
-      last !== undefined && more
-        ? new Promise<PreparedBatch | null>((resolve) => setImmediate(() => resolve(this.tryPrepare(last))))
-        : null;
-    const res = await pending;
-    const text = await res.text();
-    if (preparing) this.prepared = await preparing;
+    }).then(async (res) => ({
+      ok: res.ok,
+      status: res.status,
+      headers: res.headers,
+      text: await res.text(),
+    }));
+    // Read later (or never, for an upload sent ahead of one that failed): no unhandled rejection.
+    answer.catch(() => undefined);
+    return { batch, sentAt, started, answer };
+  }
+
+  /** Acts on one upload's answer; returns the delay before the next upload. */
+  private settle(flight: InFlight, res: UploadAnswer): number {
+    const { text } = res;
+    const { items } = flight.batch;
+    const { sentAt, started } = flight;
     if (res.ok) {
       const reply = ingestReplySchema.parse(JSON.parse(text));
       this.recordDeadLetters(reply.items, items);

@@ -1,0 +1,140 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN_FILE, startHub } from '../../hub/server.ts';
+import { defaultCounterConfig } from '../../src-main/core/config.ts';
+import { RequestSigner } from '../../src-main/core/enrollment.ts';
+import { CounterStore } from '../../src-main/core/store/counter-store.ts';
+import { SyncLoop } from '../../src-main/core/sync.ts';
+import { HUB_API } from '../../src-shared/index.ts';
+import { loadOrCreateSecret } from '../../src-shared/secret-file.ts';
+import { exportPublicKey } from '../../src-shared/signing.ts';
+import { given, ratingCtx } from '../core/store-fixtures.ts';
+import { testDb } from '../hub/harness.ts';
+import { freePort, hubExport, testTmp, until, verifyHubChain } from './harness.ts';
+
+const TOTAL = 200;
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(testTmp(), 'haocha-pipeline-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function queued(n: number): CounterStore {
+  const store = new CounterStore(join(dir, 'counter.sqlite'));
+  for (let i = 0; i < n; i++) store.commitRating(given(5), ratingCtx({ case_ref: `C-${i}` }));
+  return store;
+}
+
+/** fetch that counts the uploads in flight and may replace one answer (the hub still got it). */
+function watched(replace?: (n: number) => Response | null) {
+  const state = { inFlight: 0, most: 0, uploads: 0 };
+  const impl: typeof fetch = async (url, init) => {
+    const n = ++state.uploads;
+    state.inFlight++;
+    state.most = Math.max(state.most, state.inFlight);
+    try {
+      const res = await fetch(url, init);
+      const text = await res.text();
+      return replace?.(n) ?? new Response(text, { status: res.status, headers: res.headers });
+    } finally {
+      state.inFlight--;
+    }
+  };
+  return { state, impl };
+}
+
+/** Enrolls the store's device with a key of its own (admin token, then /enroll), as IT does. */
+async function enrolled(hubDir: string, hubUrl: string, deviceId: string): Promise<RequestSigner> {
+  const admin = loadOrCreateSecret(hubDir, ADMIN_TOKEN_FILE).token;
+  const tok = await fetch(`${hubUrl}${HUB_API}/admin/enrollment-tokens`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ hall_id: 'H1', window_id: 'W01' }),
+  });
+  const key = generateKeyPairSync('ed25519');
+  const en = await fetch(`${hubUrl}${HUB_API}/enroll`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      token: ((await tok.json()) as { token: string }).token,
+      device_id: deviceId,
+      public_key: exportPublicKey(key.publicKey),
+      app_version: 'test',
+    }),
+  });
+  expect(en.ok).toBe(true);
+  return new RequestSigner(deviceId, key);
+}
+
+describe('a backlog drains with two uploads in flight', () => {
+  it.each([
+    ['signed', true],
+    ['unsigned', false],
+  ])(
+    'keeps at most two in flight, and the hub stores them in seq order, each once (%s)',
+    async (_name, signed) => {
+      const store = queued(TOTAL);
+      const db = await testDb();
+      const port = await freePort();
+      const hubUrl = `http://127.0.0.1:${port}`;
+      const hubDir = join(dir, 'hub');
+      const hub = await startHub({ dataDir: hubDir, db, port, logger: false, requireSignatures: signed });
+      const { state, impl } = watched();
+      const sync = { ...defaultCounterConfig().sync, batch_size: 20, interval_ms: 50 };
+      const signer = signed ? await enrolled(hubDir, hubUrl, store.deviceId) : null;
+      const loop = new SyncLoop(store, hubUrl, sync, impl, signer);
+      try {
+        loop.start();
+        await until(() => store.queueStats().queue_depth === 0, 20_000, 'backlog drained');
+      } finally {
+        loop.stop();
+        await hub.close();
+      }
+      expect(state.most).toBe(2);
+      expect(state.uploads).toBe(TOTAL / 20);
+      const { records } = await hubExport(join(dir, 'hub'), db);
+      expect(records.map((r) => r.seq)).toEqual(Array.from({ length: TOTAL }, (_, i) => i + 1));
+      expect(verifyHubChain(records, store.deviceId)).toBeNull();
+      store.close();
+    },
+  );
+
+  it('when the first answer is lost, the one sent ahead is not taken as acked; all arrive once', async () => {
+    const store = queued(TOTAL);
+    const db = await testDb();
+    const port = await freePort();
+    const hub = await startHub({ dataDir: join(dir, 'hub'), db, port, logger: false });
+    // The hub stores upload 3, but its answer never arrives (a 503 from a proxy instead).
+    const { state, impl } = watched((n) =>
+      n === 3
+        ? new Response('{"code":"BAD_GATEWAY"}', { status: 503, headers: { 'retry-after': '0' } })
+        : null,
+    );
+    const sync = {
+      ...defaultCounterConfig().sync,
+      batch_size: 20,
+      interval_ms: 50,
+      backoff_min_ms: 10,
+      backoff_max_ms: 50,
+    };
+    const loop = new SyncLoop(store, `http://127.0.0.1:${port}`, sync, impl);
+    const acks: number[] = [];
+    loop.on('change', (v) => acks.push(v.last_acked_seq));
+    try {
+      loop.start();
+      await until(() => store.queueStats().queue_depth === 0, 20_000, 'backlog drained');
+    } finally {
+      loop.stop();
+      await hub.close();
+    }
+    // Acks never go back and never skip past the lost answer before it was resent.
+    expect(acks.every((a, i) => i === 0 || a >= (acks[i - 1] as number))).toBe(true);
+    expect(state.uploads).toBeGreaterThan(TOTAL / 20);
+    const { records } = await hubExport(join(dir, 'hub'), db);
+    expect(records.map((r) => r.seq)).toEqual(Array.from({ length: TOTAL }, (_, i) => i + 1));
+    store.close();
+  });
+});
