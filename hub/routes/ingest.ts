@@ -33,8 +33,9 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> =
   const auth = deviceAuth(ctx);
   const parser = new IngestParsePool(ctx.parseWorkers ?? defaultParseWorkers());
   app.addHook('onClose', () => parser.close());
-  // The body stays bytes here (this plugin's scope only): it is inflated, parsed and checked in a
-  // parse worker, after the signature check, so an unsigned or forged upload costs no parsing.
+  // The body stays bytes here (this plugin's scope only): it is inflated, parsed and checked after
+  // the signature check, so a forged upload costs no parsing, and in a parse worker whenever other
+  // uploads are in hand (parseUpload).
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
     done(null, body),
