@@ -19,6 +19,8 @@ export interface HubRateLimits {
   enroll: RateRule;
   admin: RateRule;
   other: RateRule;
+  /** Requests refused by the signature check, per IP (hub/refusal-limit.ts). */
+  refused: RateRule;
 }
 
 /**
@@ -33,9 +35,12 @@ export const DEFAULT_RATE_LIMITS: HubRateLimits = {
   enroll: { max: 30, windowMs: 60_000 },
   admin: { max: 120, windowMs: 60_000 },
   other: { max: 3000, windowMs: 60_000 },
+  // A hall behind one address with a counter that lost its key or clock refuses a few a minute
+  // (uploads back off); 300 a minute is a flood of forged or replayed requests.
+  refused: { max: 300, windowMs: 60_000 },
 };
 
-type RateClass = keyof HubRateLimits;
+type RateClass = Exclude<keyof HubRateLimits, 'refused'>;
 
 const AUTH_CLASS: Record<RouteAuth, RateClass> = {
   device: 'device',

@@ -8,6 +8,7 @@ import { hubLoggerOptions } from './logging.ts';
 import { HubMetrics } from './metrics.ts';
 import { routeKey } from './openapi.ts';
 import { DEFAULT_RATE_LIMITS, type HubRateLimits, registerRateLimits } from './rate-limit.ts';
+import { RefusalLimiter } from './refusal-limit.ts';
 import { configRoutes } from './routes/config.ts';
 import type { HubContext } from './routes/context.ts';
 import { fleetRoutes } from './routes/fleet.ts';
@@ -94,7 +95,15 @@ async function assemble(store: HubStore, opts: BuildHubOptions): Promise<Hub> {
       if (method !== 'HEAD') routes.add(routeKey(method, route.url));
   });
   if (opts.rateLimits) await registerRateLimits(app, opts.rateLimits);
-  const context: HubContext = { store, metrics: new HubMetrics(), now: opts.now ?? (() => new Date()) };
+  const now = opts.now ?? (() => new Date());
+  const context: HubContext = {
+    store,
+    metrics: new HubMetrics(),
+    now,
+    refusals: opts.rateLimits
+      ? new RefusalLimiter(opts.rateLimits.refused, () => now().getTime())
+      : undefined,
+  };
 
   app.setErrorHandler<FastifyError | HubHttpError | StoreUnavailableError>((error, request, reply) => {
     const onIngest = request.routeOptions.url === INGEST_PATH;

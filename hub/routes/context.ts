@@ -1,4 +1,5 @@
 import type { HubMetrics } from '../metrics.ts';
+import type { RefusalLimiter } from '../refusal-limit.ts';
 import type { HubStore } from '../store/types.ts';
 
 /** What every route plugin gets from buildHub. */
@@ -7,4 +8,6 @@ export interface HubContext {
   metrics: HubMetrics;
   /** The hub's clock (injected in tests). */
   now: () => Date;
+  /** Signature refusals per IP, when the hub has rate limits (hub/refusal-limit.ts). */
+  refusals?: RefusalLimiter | undefined;
 }

@@ -17,7 +17,7 @@ import {
   type VerifyFailure,
   verifyRequest,
 } from '../../src-shared/signing.ts';
-import { describeZodError, HubHttpError, hubError, sendHubError } from '../errors.ts';
+import { describeZodError, HUB_HTTP_ERROR_CODES, HubHttpError, hubError, sendHubError } from '../errors.ts';
 import { bindDeviceLog } from '../logging.ts';
 import type { EnrolledDevice } from '../store/types.ts';
 import type { HubContext } from './context.ts';
@@ -89,6 +89,18 @@ export function deviceAuth(ctx: HubContext & { requireSignatures: boolean }) {
     const signed =
       request.headers['signature-input'] !== undefined || request.headers.signature !== undefined;
     if (!signed && !ctx.requireSignatures) return;
+    const wait = ctx.refusals?.blockedFor(request.ip) ?? 0;
+    if (wait > 0) {
+      reply.header('retry-after', String(Math.ceil(wait / 1000)));
+      return sendHubError(
+        reply,
+        hubError(
+          429,
+          HUB_HTTP_ERROR_CODES.rateLimited,
+          `too many requests from ${request.ip} refused by the signature check: retry in ${Math.ceil(wait / 1000)} s`,
+        ),
+      );
+    }
     const now = ctx.now();
     const host = request.headers.host ?? 'hub';
     // Looked up once: the key for the signature, then the revocation for the answer.
@@ -111,6 +123,7 @@ export function deviceAuth(ctx: HubContext & { requireSignatures: boolean }) {
       },
     );
     if (!result.ok) {
+      ctx.refusals?.refused(request.ip);
       request.log.warn({ device_id: result.deviceId, reason: result.reason }, 'request signature refused');
       const body = {
         ...hubError(401, FAILURE_CODE[result.reason], result.message),

@@ -19,8 +19,14 @@ const LIMITS: HubRateLimits = {
   enroll: { max: 4, windowMs: 60_000 },
 };
 
-async function start(limits: HubRateLimits, requireSignatures = true) {
-  hub = await buildHub({ dataDir: join(dir, 'hub'), logger: false, requireSignatures, rateLimits: limits });
+async function start(limits: HubRateLimits, requireSignatures = true, now?: () => Date) {
+  hub = await buildHub({
+    dataDir: join(dir, 'hub'),
+    logger: false,
+    requireSignatures,
+    rateLimits: limits,
+    ...(now ? { now } : {}),
+  });
   await hub.app.listen({ port: 0, host: '127.0.0.1' });
   url = `http://127.0.0.1:${(hub.app.server.address() as { port: number }).port}`;
 }
@@ -97,6 +103,44 @@ describe('rate limits per device', () => {
     for (let seq = 1; seq <= 3; seq++) expect(await post('ctr-u1', seq)).toBe(200);
     expect(await post('ctr-u1', 4)).toBe(429);
     expect(await post('ctr-u2', 1)).toBe(200);
+  });
+
+  it('after N requests refused by the signature check, an IP gets 429 before any check until the window ends', async () => {
+    // The hub's clock, moved by the test (within the ±300 s a signature may be off).
+    let clock = Date.now();
+    await start(
+      { ...LIMITS, device: { max: 100, windowMs: 60_000 }, refused: { max: 3, windowMs: 60_000 } },
+      true,
+      () => new Date(clock),
+    );
+    const good = await counter('ctr-good');
+    const forged = async () => {
+      // Signed for one body, sent with another: Content-Digest does not match (401 BAD_DIGEST).
+      const body = Buffer.from(JSON.stringify(batchOf(makeStream({ deviceId: 'ctr-good', count: 1 }), 1, 1)));
+      const signer = new RequestSigner(
+        'ctr-good',
+        new FileKeyStore(join(dir, 'ctr-good')).load() as DeviceKey,
+      );
+      const headers = await signer.headers('POST', `${url}${HUB_API}/ingest`, Buffer.from('{}'), {
+        'content-type': 'application/json',
+      });
+      const res = await fetch(`${url}${HUB_API}/ingest`, {
+        method: 'POST',
+        headers,
+        body: new Uint8Array(body),
+      });
+      return { status: res.status, retryAfter: res.headers.get('retry-after'), json: await res.json() };
+    };
+    for (let i = 0; i < 3; i++) expect((await forged()).status).toBe(401);
+    const blocked = await forged();
+    expect(blocked.status).toBe(429);
+    expect(hubErrorSchema.parse(blocked.json)).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(Number(blocked.retryAfter)).toBeGreaterThan(0);
+    // The same address's good requests wait too (nothing is looked up or verified for it now)...
+    expect((await good.upload(1)).status).toBe(429);
+    // ...and are heard again once the window has passed.
+    clock += 60_000;
+    expect((await good.upload(1)).status).toBe(200);
   });
 
   it('limits enrollment attempts per IP, stricter than uploads', async () => {
