@@ -36,7 +36,7 @@ export type PullResult =
   | { kind: 'not_modified' }
   | { kind: 'same_version' }
   | { kind: 'refused'; reason: string }
-  | { kind: 'failed'; reason: string };
+  | { kind: 'failed'; reason: string /** The hub's HTTP status, when it answered. */; status?: number };
 
 export interface ConfigSyncOptions {
   dataDir: string;
@@ -188,11 +188,25 @@ export class ConfigSync extends EventEmitter<{
     return this.inFlight;
   }
 
-  /** A heartbeat reply said the hub's version (or asked to resend config): pull unless we run it already. */
+  /**
+   * A heartbeat reply said the hub's version (or asked to resend config): pull unless we run it
+   * already, or the hub already said it has nothing for this window in that version (404: a
+   * window not in the bundle would otherwise be pulled, and refused, on every heartbeat). A new
+   * version, a resend_config command (no version) and the periodic pull still ask.
+   */
   onHint(version?: string | null): Promise<PullResult> | null {
     if (version && version === this.state.version && this.state.source === 'bundle') return null;
-    return this.pull();
+    if (version && version === this.notForUs) return null;
+    const pulled = this.pull();
+    if (version)
+      void pulled.then((r) => {
+        this.notForUs = r.kind === 'failed' && r.status === 404 ? version : null;
+      });
+    return pulled;
   }
+
+  /** The hub version whose bundle had nothing for this window (404 to a pull it hinted at). */
+  private notForUs: string | null = null;
 
   /** Enrolled while running: bundles are verified with the new hub key and fetched signed from now on. */
   setTrust(signer: RequestSigner | null, enrollment: EnrollmentState | null): void {
@@ -254,7 +268,9 @@ export class ConfigSync extends EventEmitter<{
       } catch {
         // not JSON: the status says enough
       }
-      return this.failed(`config not available: ${reason}`);
+      const reasonText = `config not available: ${reason}`;
+      this.fail(reasonText);
+      return { kind: 'failed', reason: reasonText, status: res.status };
     }
     let bundle: ConfigBundle;
     let config: CounterConfig;

@@ -174,6 +174,30 @@ describe('counter applies config bundles from the hub', () => {
     expect(c.opts.config.window_name).toBe('B');
   });
 
+  it('a bundle without this window is asked for once per version, not on every heartbeat', async () => {
+    let pulls = 0;
+    const c = counter(async (input, init) => {
+      if (String(input).includes(CONFIG_PATH)) pulls++;
+      return fetch(input, init);
+    });
+    const others = content('A');
+    others.windows = others.windows.filter((w) => w.window_id !== WINDOW);
+    await publish(hub.url, admin, others);
+    await c.heartbeat.beat();
+    await until(() => pulls === 1 && c.configSync.view().last_error !== null);
+    expect(c.configSync.view().last_error?.reason).toContain('NO_CONFIG_FOR_WINDOW');
+    // The same version hinted again: the hub already said it has nothing for this window.
+    await c.heartbeat.beat();
+    await c.heartbeat.beat();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(pulls).toBe(1);
+    // A new version that has it is pulled and applied.
+    const v2 = await publish(hub.url, admin, content('B'));
+    await c.heartbeat.beat();
+    await until(() => c.configVersion() === v2.body.version);
+    expect(pulls).toBe(2);
+  });
+
   it('enrolled while running (provisioning panel): the bundle is verified with the new hub key and applied', async () => {
     const v1 = await publish(hub.url, admin, content('A'));
     const cfg = { ...localConfig(), hall_id: HALL, window_id: WINDOW };
