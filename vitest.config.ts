@@ -33,6 +33,7 @@ export const POSTGRES_SUITES = [
   'tests/fleet/clock.test.ts',
   'tests/fleet/heartbeat.test.ts',
   'tests/fleet/page.test.ts',
+  'tests/config-bundle/cli.test.ts',
   'tests/config-bundle/counter.test.ts',
   'tests/config-bundle/hub.test.ts',
   'tests/sync/batch-cut.test.ts',

@@ -5,6 +5,8 @@ export const usage = `usage: haocha hub --data DIR [--db URL] [--port N] [--host
        haocha hub export --data DIR [--db URL] [--since ISO] [--format jsonl|csv]
        haocha hub token --data DIR [--db URL] --hall ID --window ID [--ttl-hours N] [--hub URL]
        haocha hub revoke --data DIR [--db URL] --device ID --reason TEXT
+       haocha hub config publish FILE|- --data DIR [--db URL]
+       haocha hub config show|history --data DIR [--db URL]
 
 Runs the division's hub on SQLite in DIR (created if missing), or on PostgreSQL with --db: ratings ingest, statistics,
 and a web page of today's counts at http://ADDR:N/.
@@ -24,12 +26,17 @@ default, and prints it as text and as a QR code; the terminal runs
 "haocha enroll --data DIR --hub URL --token TOKEN" with it. The hub's admin token for the same
 over HTTP (POST /api/v1/admin/enrollment-tokens) is in DIR/admin.token.
 revoke: stops a terminal's uploads (it keeps its data and shows why).
+config publish: checks the division's configuration (staff, windows, items, reasons, opening hours,
+pad profiles; JSON, from FILE or standard input) and publishes it as the next version, which the
+hub signs for each terminal; a running hub serves it at once and hints it on the next heartbeats.
+config show prints the version in force, config history the versions published, newest first.
 `;
 
 export async function run(argv: string[]): Promise<number> {
   if (argv[0] === 'export') return runExport(argv.slice(1));
   if (argv[0] === 'token') return runToken(argv.slice(1));
   if (argv[0] === 'revoke') return runRevoke(argv.slice(1));
+  if (argv[0] === 'config') return runConfig(argv.slice(1));
   const { values } = parse(argv, {
     data: { type: 'string' },
     db: { type: 'string' },
@@ -146,4 +153,58 @@ async function runRevoke(argv: string[]): Promise<number> {
   }
   process.stdout.write(`revoked ${device}: ${reason}\n`);
   return EXIT.ok;
+}
+
+/** The admin config API of the hub (PUT/GET /api/v1/admin/config) for IT at the hub's own console. */
+async function runConfig(argv: string[]): Promise<number> {
+  const [action, ...rest] = argv;
+  if (action !== 'publish' && action !== 'show' && action !== 'history')
+    throw new UsageError('haocha hub config: say publish FILE, show or history');
+  const file = action === 'publish' ? rest.shift() : undefined;
+  if (action === 'publish' && (file === undefined || file.startsWith('--')))
+    throw new UsageError('haocha hub config publish: name the JSON file (or - for standard input)');
+  const { values } = parse(rest, { data: { type: 'string' }, db: { type: 'string' } });
+  const dataDir = resolve(requireString(values.data, '--data DIR'));
+  let content: unknown;
+  if (file !== undefined) {
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync(file === '-' ? 0 : file, 'utf8');
+    try {
+      content = JSON.parse(text);
+    } catch (error) {
+      process.stderr.write(`config refused: ${file} is not JSON: ${(error as Error).message}\n`);
+      return EXIT.failed;
+    }
+    // The same check as the admin API, so the command and curl refuse the same documents.
+    const { configContentSchema } = await import('../../src-shared/config-bundle.ts');
+    const { describeZodError } = await import('../../hub/errors.ts');
+    const parsed = configContentSchema.safeParse(content);
+    if (!parsed.success) {
+      process.stderr.write(`config refused: ${describeZodError(parsed.error)}\n`);
+      return EXIT.failed;
+    }
+    content = parsed.data;
+  }
+  const { openStore } = await import('../../hub/store/open.ts');
+  const store = await openStore({ dataDir, db: values.db });
+  try {
+    if (action === 'publish') {
+      const { content: _c, ...meta } = await store.configs.publish(content, new Date());
+      process.stdout.write(`${JSON.stringify(meta)}\n`);
+      return EXIT.ok;
+    }
+    if (action === 'history') {
+      process.stdout.write(`${JSON.stringify({ versions: await store.configs.history(10_000) }, null, 2)}\n`);
+      return EXIT.ok;
+    }
+    const current = await store.configs.current();
+    if (!current) {
+      process.stderr.write('no config has been published yet\n');
+      return EXIT.failed;
+    }
+    process.stdout.write(`${JSON.stringify(current, null, 2)}\n`);
+    return EXIT.ok;
+  } finally {
+    await store.close();
+  }
 }
