@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { newEnrollmentToken } from './rows.ts';
+import { newEnrollmentToken } from './enrollment-token.ts';
 import { sqliteGuard, withoutOwnFsync } from './sqlite-guard.ts';
 import type { EnrolledDevice, EnrollmentTokenRecord, TrustStore } from './types.ts';
 

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { newEnrollmentToken } from '../../hub/store/rows.ts';
+import { newEnrollmentToken } from '../../hub/store/enrollment-token.ts';
 
 describe('enrollment tokens', () => {
   it('are 32 base64url characters, all different, and none reads as an option after --token', () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { newEnrollmentToken } from '../rows.ts';
+import { newEnrollmentToken } from '../enrollment-token.ts';
 import type { EnrolledDevice, EnrollmentTokenRecord, TrustStore } from '../types.ts';
 import { guarded, transaction } from './pool.ts';
 
