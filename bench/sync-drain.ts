@@ -12,19 +12,15 @@
  * hub in its own process, on another fresh store, until the queue is empty; then every rating is
  * checked present.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN_TOKEN_FILE } from '../hub/server.ts';
 import { openStore } from '../hub/store/open.ts';
 import { defaultCounterConfig } from '../src-main/core/config.ts';
-import { RequestSigner } from '../src-main/core/enrollment.ts';
 import { CounterStore, rowToRecord } from '../src-main/core/store/counter-store.ts';
 import { SyncLoop } from '../src-main/core/sync.ts';
-import { HUB_API, MAX_BATCH_ITEMS } from '../src-shared/index.ts';
-import { loadOrCreateSecret } from '../src-shared/secret-file.ts';
-import { exportPublicKey } from '../src-shared/signing.ts';
+import { MAX_BATCH_ITEMS } from '../src-shared/index.ts';
+import { enrolledSigner } from '../tests/config-bundle/fixture.ts';
 import { given, ratingCtx } from '../tests/core/store-fixtures.ts';
 import { benchDb } from './lib/bench-db.ts';
 import { spawnHub } from './lib/spawn-hub.ts';
@@ -86,35 +82,12 @@ async function ceiling(store: CounterStore, db: string | undefined): Promise<num
   return stored / (ingestMs / 1000);
 }
 
-/** Enrolls the counter with a key of its own through the hub's admin and enroll routes. */
-async function enrollCounter(hubUrl: string, deviceId: string): Promise<RequestSigner> {
-  const admin = loadOrCreateSecret(join(work, 'hub-drain'), ADMIN_TOKEN_FILE).token;
-  const tok = await fetch(`${hubUrl}${HUB_API}/admin/enrollment-tokens`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ hall_id: 'DIV9-MAIN', window_id: 'W01' }),
-  });
-  if (tok.status !== 201) throw new Error(`enrollment token: ${tok.status} ${await tok.text()}`);
-  const key = generateKeyPairSync('ed25519');
-  const en = await fetch(`${hubUrl}${HUB_API}/enroll`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      token: ((await tok.json()) as { token: string }).token,
-      device_id: deviceId,
-      public_key: exportPublicKey(key.publicKey),
-      app_version: 'bench',
-    }),
-  });
-  if (!en.ok) throw new Error(`enroll: ${en.status} ${await en.text()}`);
-  return new RequestSigner(deviceId, key);
-}
-
 async function drain(store: CounterStore, db: string | undefined): Promise<number> {
   const hub = await spawnHub(join(work, 'hub-drain'), db);
   const sync = { ...defaultCounterConfig().sync, batch_size: MAX_BATCH_ITEMS, interval_ms: 1000 };
   // Enrolled and signing, as every counter in a hall is (the hub verifies each batch).
-  const loop = new SyncLoop(store, hub.url, sync, fetch, await enrollCounter(hub.url, store.deviceId));
+  const signer = await enrolledSigner(hub.url, join(work, 'hub-drain'), join(work, 'key'), store.deviceId);
+  const loop = new SyncLoop(store, hub.url, sync, fetch, signer);
   const t0 = performance.now();
   loop.start();
   await new Promise<void>((resolve) => {

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN_TOKEN_FILE } from '../../hub/server.ts';
+import { type DeviceKey, FileKeyStore } from '../../src-main/core/device-key.ts';
+import { enroll, RequestSigner } from '../../src-main/core/enrollment.ts';
 import type { ConfigContentInput } from '../../src-shared/config-bundle.ts';
 import { ADMIN_CONFIG_PATH } from '../../src-shared/config-bundle.ts';
 import { HUB_API } from '../../src-shared/index.ts';
@@ -85,4 +87,20 @@ export async function makeEnrollmentToken(hubUrl: string, admin: string): Promis
   });
   if (res.status !== 201) throw new Error(`token: ${res.status}`);
   return ((await res.json()) as { token: string }).token;
+}
+
+/**
+ * A terminal enrolled as `haocha enroll` does it (its own key file in dataDir, token from the
+ * hub's admin API), and the signer its uploads use.
+ */
+export async function enrolledSigner(
+  hubUrl: string,
+  hubDir: string,
+  dataDir: string,
+  deviceId: string,
+): Promise<RequestSigner> {
+  const keyStore = new FileKeyStore(dataDir);
+  const token = await makeEnrollmentToken(hubUrl, adminTokenOf(hubDir));
+  await enroll({ dataDir, hubUrl, token, deviceId, appVersion: 'test', keyStore });
+  return new RequestSigner(deviceId, keyStore.load() as DeviceKey);
 }

@@ -1,15 +1,12 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN_FILE, startHub } from '../../hub/server.ts';
+import { startHub } from '../../hub/server.ts';
 import { defaultCounterConfig } from '../../src-main/core/config.ts';
-import { RequestSigner } from '../../src-main/core/enrollment.ts';
 import { CounterStore } from '../../src-main/core/store/counter-store.ts';
 import { SyncLoop } from '../../src-main/core/sync.ts';
-import { HUB_API } from '../../src-shared/index.ts';
-import { loadOrCreateSecret } from '../../src-shared/secret-file.ts';
-import { exportPublicKey } from '../../src-shared/signing.ts';
+import type { SyncView } from '../../src-shared/index.ts';
+import { enrolledSigner } from '../config-bundle/fixture.ts';
 import { given, ratingCtx } from '../core/store-fixtures.ts';
 import { testDb } from '../hub/harness.ts';
 import { freePort, hubExport, testTmp, until, verifyHubChain } from './harness.ts';
@@ -46,27 +43,43 @@ function watched(replace?: (n: number) => Response | null) {
   return { state, impl };
 }
 
-/** Enrolls the store's device with a key of its own (admin token, then /enroll), as IT does. */
-async function enrolled(hubDir: string, hubUrl: string, deviceId: string): Promise<RequestSigner> {
-  const admin = loadOrCreateSecret(hubDir, ADMIN_TOKEN_FILE).token;
-  const tok = await fetch(`${hubUrl}${HUB_API}/admin/enrollment-tokens`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ hall_id: 'H1', window_id: 'W01' }),
-  });
-  const key = generateKeyPairSync('ed25519');
-  const en = await fetch(`${hubUrl}${HUB_API}/enroll`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      token: ((await tok.json()) as { token: string }).token,
-      device_id: deviceId,
-      public_key: exportPublicKey(key.publicKey),
-      app_version: 'test',
-    }),
-  });
-  expect(en.ok).toBe(true);
-  return new RequestSigner(deviceId, key);
+/**
+ * Drains the store's queue to a real hub on loopback (signed by an enrolled device, or unsigned)
+ * through `impl`; the hub is closed after. Returns the hub's database for hubExport.
+ */
+async function drain(
+  store: CounterStore,
+  impl: typeof fetch,
+  opts: { signed: boolean; onChange?: (v: SyncView) => void },
+): Promise<string | undefined> {
+  const db = await testDb();
+  const port = await freePort();
+  const hubUrl = `http://127.0.0.1:${port}`;
+  const hubDir = join(dir, 'hub');
+  const hub = await startHub({ dataDir: hubDir, db, port, logger: false, requireSignatures: opts.signed });
+  try {
+    const signer = opts.signed
+      ? await enrolledSigner(hubUrl, hubDir, join(dir, 'key'), store.deviceId)
+      : null;
+    const sync = {
+      ...defaultCounterConfig().sync,
+      batch_size: 20,
+      interval_ms: 50,
+      backoff_min_ms: 10,
+      backoff_max_ms: 50,
+    };
+    const loop = new SyncLoop(store, hubUrl, sync, impl, signer);
+    if (opts.onChange) loop.on('change', opts.onChange);
+    try {
+      loop.start();
+      await until(() => store.queueStats().queue_depth === 0, 20_000, 'backlog drained');
+    } finally {
+      loop.stop();
+    }
+  } finally {
+    await hub.close();
+  }
+  return db;
 }
 
 describe('a backlog drains with two uploads in flight', () => {
@@ -77,22 +90,8 @@ describe('a backlog drains with two uploads in flight', () => {
     'keeps at most two in flight, and the hub stores them in seq order, each once (%s)',
     async (_name, signed) => {
       const store = queued(TOTAL);
-      const db = await testDb();
-      const port = await freePort();
-      const hubUrl = `http://127.0.0.1:${port}`;
-      const hubDir = join(dir, 'hub');
-      const hub = await startHub({ dataDir: hubDir, db, port, logger: false, requireSignatures: signed });
       const { state, impl } = watched();
-      const sync = { ...defaultCounterConfig().sync, batch_size: 20, interval_ms: 50 };
-      const signer = signed ? await enrolled(hubDir, hubUrl, store.deviceId) : null;
-      const loop = new SyncLoop(store, hubUrl, sync, impl, signer);
-      try {
-        loop.start();
-        await until(() => store.queueStats().queue_depth === 0, 20_000, 'backlog drained');
-      } finally {
-        loop.stop();
-        await hub.close();
-      }
+      const db = await drain(store, impl, { signed });
       expect(state.most).toBe(2);
       expect(state.uploads).toBe(TOTAL / 20);
       const { records } = await hubExport(join(dir, 'hub'), db);
@@ -104,32 +103,14 @@ describe('a backlog drains with two uploads in flight', () => {
 
   it('when the first answer is lost, the one sent ahead is not taken as acked; all arrive once', async () => {
     const store = queued(TOTAL);
-    const db = await testDb();
-    const port = await freePort();
-    const hub = await startHub({ dataDir: join(dir, 'hub'), db, port, logger: false });
     // The hub stores upload 3, but its answer never arrives (a 503 from a proxy instead).
     const { state, impl } = watched((n) =>
       n === 3
         ? new Response('{"code":"BAD_GATEWAY"}', { status: 503, headers: { 'retry-after': '0' } })
         : null,
     );
-    const sync = {
-      ...defaultCounterConfig().sync,
-      batch_size: 20,
-      interval_ms: 50,
-      backoff_min_ms: 10,
-      backoff_max_ms: 50,
-    };
-    const loop = new SyncLoop(store, `http://127.0.0.1:${port}`, sync, impl);
     const acks: number[] = [];
-    loop.on('change', (v) => acks.push(v.last_acked_seq));
-    try {
-      loop.start();
-      await until(() => store.queueStats().queue_depth === 0, 20_000, 'backlog drained');
-    } finally {
-      loop.stop();
-      await hub.close();
-    }
+    const db = await drain(store, impl, { signed: false, onChange: (v) => acks.push(v.last_acked_seq) });
     // Acks never go back and never skip past the lost answer before it was resent.
     expect(acks.every((a, i) => i === 0 || a >= (acks[i - 1] as number))).toBe(true);
     expect(state.uploads).toBeGreaterThan(TOTAL / 20);
