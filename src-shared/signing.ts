@@ -92,6 +92,23 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
  * the clock is within the window, the signature verifies, and only then the nonce is spent (so
  * a forged request cannot burn a real counter's nonce).
  */
+/**
+ * The device a request says signed it (the keyid of its signature), unverified: only for
+ * bookkeeping that must start before the signature is checked; never for trust.
+ */
+export function claimedKeyId(headers: Record<string, string | string[] | undefined>): string | null {
+  const input = header(headers, 'signature-input');
+  if (!input) return null;
+  try {
+    const entry = parseDictionary(input).get(SIGNATURE_NAME);
+    if (!entry || !Array.isArray(entry[0])) return null;
+    const keyid = (entry as InnerList)[1].get('keyid');
+    return typeof keyid === 'string' ? keyid : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function verifyRequest(
   req: {
     method: string;

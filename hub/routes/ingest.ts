@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AUTH_ERROR_CODES } from '../../src-shared/enrollment.ts';
 import { DEAD_LETTER_HEADER, HUB_API, HUB_ERROR_CODES, ingestReplySchema } from '../../src-shared/index.ts';
+import { claimedKeyId } from '../../src-shared/signing.ts';
 import { HUB_HTTP_ERROR_CODES, HubHttpError, hubError, REJECTION_STATUS, sendHubError } from '../errors.ts';
 import { type ParseInput, type ParseResult, parseIngestBody } from '../ingest-parse.ts';
 import { defaultParseWorkers, IngestParsePool } from '../ingest-parse-pool.ts';
@@ -15,6 +16,8 @@ declare module 'fastify' {
      * the rate limit, which counts it by the device its body names.
      */
     unsignedUpload?: ParseResult;
+    /** This upload among its device's uploads in hand (see storeTurn). */
+    inHandUpload?: { upload: InHandUpload; device: string };
   }
 }
 
@@ -46,8 +49,9 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> =
     request.headers[DEAD_LETTER_HEADER] === '1' && store.listDeadLetters !== undefined;
   /** Uploads past their signature check and not yet answered (being parsed or stored). */
   let inHand = 0;
-  /** Per device, its latest upload in hand: settled once that upload is answered. */
-  const lastOf = new Map<string, Promise<void>>();
+  const storedSignal = new DeviceSignal();
+  /** Per device, its uploads in hand (see storeTurn). */
+  const inHandOf = new Map<string, Set<InHandUpload>>();
   const parseUpload = (request: FastifyRequest, body: Buffer, others: number): Promise<ParseResult> => {
     const input = parseInput(request, body, deadLettersTaken(request));
     // Alone, the event loop parses at once: a hand-off would only add its round trip to the wait
@@ -65,33 +69,61 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> =
     INGEST_PATH,
     {
       bodyLimit: INGEST_BODY_LIMIT,
+      // In hand from the moment it arrives, by the device its signature names: the uploads of a
+      // device come on several connections and may pass the signature check in any order.
+      onRequest: async (request) => {
+        const device = claimedKeyId(request.headers);
+        if (device !== null) holdUpload(request, device);
+      },
+      onResponse: async (request) => releaseUpload(request),
+      onRequestAbort: async (request) => releaseUpload(request),
       preParsing: [digestBody, checkEncoding],
       preHandler: [auth, parseUnsigned],
     },
     async (request, reply) => {
       inHand++;
-      // A device's uploads reach the store in the order they arrived (a counter keeps two in
-      // flight while it drains a backlog, and the later one may finish parsing first): each
-      // waits for the one before it from the same device (signed, or named by an unsigned body).
+      // A device's uploads reach the store in seq order, whatever order they were read, checked
+      // and parsed in (storeTurn). An unsigned upload is held here, by the device its body names.
       const unsigned = request.unsignedUpload;
-      const device = request.signedBy ?? (unsigned?.ok ? unsigned.batch.device_id : undefined);
-      const before = device === undefined ? undefined : lastOf.get(device);
-      let done = () => {};
-      const mine = new Promise<void>((resolve) => {
-        done = resolve;
-      });
-      if (device !== undefined) lastOf.set(device, mine);
+      if (request.inHandUpload === undefined && unsigned?.ok) holdUpload(request, unsigned.batch.device_id);
+      // (A signed upload gets here only if its claimed keyid is the device that signed it.)
+      const held = request.inHandUpload;
       try {
-        return await handle(request, reply, before);
+        return await handle(request, reply, held?.upload, held ? inHandOf.get(held.device) : undefined);
       } finally {
         inHand--;
-        done();
-        if (device !== undefined && lastOf.get(device) === mine) lastOf.delete(device);
+        releaseUpload(request);
       }
     },
   );
 
-  async function handle(request: FastifyRequest, reply: FastifyReply, before: Promise<void> | undefined) {
+  function holdUpload(request: FastifyRequest, device: string): void {
+    const upload = inHandUpload();
+    const mates = inHandOf.get(device) ?? new Set<InHandUpload>();
+    inHandOf.set(device, mates);
+    mates.add(upload);
+    request.inHandUpload = { upload, device };
+  }
+
+  /** Once answered (or abandoned): nothing waits for it any more. Safe to call more than once. */
+  function releaseUpload(request: FastifyRequest): void {
+    const held = request.inHandUpload;
+    if (!held) return;
+    request.inHandUpload = undefined;
+    held.upload.settleParsed();
+    held.upload.settleDone();
+    const mates = inHandOf.get(held.device);
+    if (!mates) return;
+    mates.delete(held.upload);
+    if (mates.size === 0) inHandOf.delete(held.device);
+  }
+
+  async function handle(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    mine: InHandUpload | undefined,
+    mates: Set<InHandUpload> | undefined,
+  ) {
     if (!Buffer.isBuffer(request.body)) {
       // text/plain and the like: Fastify's own parsers gave a string.
       metrics.rejectedBatch(HUB_ERROR_CODES.badRequest);
@@ -105,6 +137,10 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> =
       );
     }
     const parsed = request.unsignedUpload ?? (await parseUpload(request, request.body, inHand - 1));
+    if (mine) {
+      mine.first = parsed.ok ? (parsed.batch.items[0]?.seq ?? null) : null;
+      mine.settleParsed();
+    }
     if (!parsed.ok) {
       metrics.rejectedBatch(parsed.code);
       if (parsed.statusCode === 503) reply.header('retry-after', '5');
@@ -122,9 +158,17 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> =
           `signed by ${request.signedBy}, uploads for ${batch.device_id}`,
         ),
       );
-    if (before) await before;
+    if (mine && mates) await storeTurn(mine, mates);
     // The parse worker checked every hash; the store need not hash the batch again.
-    const outcome = await store.ingest(batch, now(), { hashesVerified: true });
+    let outcome = await store.ingest(batch, now(), { hashesVerified: true });
+    // A batch that starts past the cursor may only have overtaken the one before it (another
+    // connection, not yet here): wait for this device's next store before answering a gap.
+    const until = performance.now() + SEQ_GAP_WAIT_MS;
+    while (!outcome.ok && outcome.rejection.code === HUB_ERROR_CODES.seqGap && performance.now() < until) {
+      if (!(await storedSignal.next(batch.device_id, until - performance.now()))) break;
+      outcome = await store.ingest(batch, now(), { hashesVerified: true });
+    }
+    if (outcome.ok) storedSignal.notify(batch.device_id);
     if (!outcome.ok) {
       const { code, message, cursor } = outcome.rejection;
       metrics.rejectedBatch(code);
@@ -144,6 +188,91 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> =
     return ingestReplySchema.parse(outcome.reply);
   }
 };
+
+/**
+ * How long a batch that starts past the device's cursor waits for the batches before it before the
+ * hub answers it with a seq gap. A counter's uploads come on several connections, and a later one
+ * can overtake an earlier one whose connection was still being set up (seen on loopback); a wait of
+ * a round trip or two on a poor link saves the counter resending everything after the gap. A real
+ * gap (a hub restored from a backup) is answered this much later, once.
+ */
+export const SEQ_GAP_WAIT_MS = 1000;
+
+/** Wakes whoever waits for a device's next stored batch. */
+class DeviceSignal {
+  private readonly waiting = new Map<string, Set<() => void>>();
+
+  /** Resolves true at the device's next notify(), false after `ms`. */
+  next(device: string, ms: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const waiters = this.waiting.get(device) ?? new Set<() => void>();
+      this.waiting.set(device, waiters);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(
+        () => {
+          waiters.delete(wake);
+          if (waiters.size === 0 && this.waiting.get(device) === waiters) this.waiting.delete(device);
+          resolve(false);
+        },
+        Math.max(0, ms),
+      );
+      waiters.add(wake);
+    });
+  }
+
+  notify(device: string): void {
+    const waiters = this.waiting.get(device);
+    if (!waiters) return;
+    this.waiting.delete(device);
+    for (const wake of waiters) wake();
+  }
+}
+
+/**
+ * An upload past its signature check and not yet answered. A counter draining its backlog keeps
+ * several on the wire (src-main/core/sync.ts, UPLOADS_IN_FLIGHT), each on its own connection, so
+ * they may be read, verified and parsed in any order; storing them in that order would answer the
+ * later batch with a seq gap and make the counter send everything after it again.
+ */
+interface InHandUpload {
+  /** The batch's first seq once parsed; null before, when it failed, or when it is empty. */
+  first: number | null;
+  parsed: Promise<void>;
+  done: Promise<void>;
+  settleParsed(): void;
+  settleDone(): void;
+}
+
+function inHandUpload(): InHandUpload {
+  let settleParsed = () => {};
+  let settleDone = () => {};
+  const parsed = new Promise<void>((resolve) => {
+    settleParsed = resolve;
+  });
+  const done = new Promise<void>((resolve) => {
+    settleDone = resolve;
+  });
+  return { first: null, parsed, done, settleParsed, settleDone };
+}
+
+/**
+ * Waits until this upload is next in seq order among its device's uploads in hand: first until
+ * every other one in hand now is parsed (its first seq known), then until each with a lower first
+ * seq is answered. Parsing never waits, and a wait is only ever for a strictly lower seq, so there
+ * is no cycle. An upload that comes later is not waited for: if this batch leaves a gap, the gap
+ * answer (409 with the cursor) is the safety net it always was.
+ */
+async function storeTurn(mine: InHandUpload, mates: Set<InHandUpload>): Promise<void> {
+  const others = [...mates].filter((o) => o !== mine);
+  if (others.length === 0) return;
+  await Promise.all(others.map((o) => o.parsed));
+  const first = mine.first;
+  if (first === null) return;
+  await Promise.all(others.filter((o) => o.first !== null && o.first < first).map((o) => o.done));
+}
 
 function parseInput(request: FastifyRequest, body: Buffer, deadLetters: boolean): ParseInput {
   return { body, gzip: isGzip(request), deadLetters, maxBytes: INGEST_BODY_LIMIT };

@@ -3,7 +3,6 @@ import { gzipSync } from 'node:zlib';
 import { AUTH_ERROR_CODES } from '../../src-shared/enrollment.ts';
 import {
   type Alarm,
-  type AnyRatingRecord,
   DEAD_LETTER_HEADER,
   HUB_API,
   HUB_ERROR_CODES,
@@ -37,6 +36,12 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
 export const DEFAULT_MAX_BATCH_BYTES = 262_144;
 /** Cap on the inflated body: the hub's ingest limit is 4 MiB of inflated bytes; stay well under. */
 export const MAX_RAW_BATCH_BYTES = 3 * 1024 * 1024;
+/**
+ * Uploads a draining counter keeps on the wire: while the hub stores one, it parses the next and
+ * the counter cuts the one after (see uploadOnce). Three keep both sides busy on a loopback drain.
+ */
+export const UPLOADS_IN_FLIGHT = 3;
+
 /** Aim this far under the limit when estimating, so the check after gzip rarely has to cut again. */
 const ESTIMATE_MARGIN = 0.9;
 
@@ -64,18 +69,24 @@ export interface CutBatch {
  * Gzipping after every added item would cost O(n²); instead the count is estimated from the items'
  * JSON sizes and the compression ratio of the previous batch, the body is gzipped once, and only
  * if it came out over the limit is the count scaled down by the overshoot and gzipped again.
- * `items` are the items' JSON texts, oldest first; `ratio` ≤ 0 or absent assumes no compression.
+ * `items` are the items' JSON texts as UTF-8 bytes, oldest first; `ratio` ≤ 0 or absent assumes no
+ * compression.
  */
-export function cutBatch(deviceId: string, items: readonly string[], limits: CutLimits, ratio = 1): CutBatch {
+export function cutBatch(
+  deviceId: string,
+  items: readonly Uint8Array[],
+  limits: CutLimits,
+  ratio = 1,
+): CutBatch {
   if (items.length === 0) throw new RangeError('cutBatch: no items');
-  const head = `{"device_id":${JSON.stringify(deviceId)},"items":[`;
-  const tail = ']}';
+  const head = Buffer.from(`{"device_id":${JSON.stringify(deviceId)},"items":[`);
+  const tail = Buffer.from(']}');
   const estimate = ratio > 0 && ratio <= 1 ? ratio : 1;
-  let raw = Buffer.byteLength(head) + Buffer.byteLength(tail);
+  let raw = head.length + tail.length;
   let n = 0;
   const cap = Math.min(items.length, limits.maxItems);
   while (n < cap) {
-    const add = Buffer.byteLength(items[n] as string) + (n > 0 ? 1 : 0);
+    const add = (items[n] as Uint8Array).length + (n > 0 ? 1 : 0);
     if (
       n > 0 &&
       (raw + add > limits.maxRawBytes || (raw + add) * estimate > limits.maxBytes * ESTIMATE_MARGIN)
@@ -85,15 +96,22 @@ export function cutBatch(deviceId: string, items: readonly string[], limits: Cut
     n++;
   }
   for (let attempts = 1; ; attempts++) {
-    const text = `${head}${items.slice(0, n).join(',')}${tail}`;
+    const parts: Uint8Array[] = [head];
+    for (let i = 0; i < n; i++) {
+      if (i > 0) parts.push(COMMA);
+      parts.push(items[i] as Uint8Array);
+    }
+    parts.push(tail);
+    const text = Buffer.concat(parts);
     const body = gzipSync(text);
     if (body.length <= limits.maxBytes || n === 1) {
-      return { count: n, body, ratio: body.length / Buffer.byteLength(text), attempts };
+      return { count: n, body, ratio: body.length / text.length, attempts };
     }
     // Over: scale the count by the overshoot (at least one fewer), then check again.
     n = Math.max(1, Math.min(n - 1, Math.floor(((n * limits.maxBytes) / body.length) * ESTIMATE_MARGIN)));
   }
 }
+const COMMA = Buffer.from(',');
 
 /** Ratings acked per second over a sliding window of recent uploads (progress and ETA). */
 export class UploadRate {
@@ -137,7 +155,8 @@ export function etaSeconds(depth: number, rate: number | null): number | null {
  * hub acked. It deletes nothing; a stopped or failing hub only makes the queue longer.
  */
 interface PreparedBatch {
-  items: AnyRatingRecord[];
+  /** The records in it, oldest first (their JSON is in the body). */
+  items: { seq: number; event_id: string }[];
   body: Buffer;
   /** More unacked records wait after these. */
   more: boolean;
@@ -291,11 +310,11 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
 
   /** The oldest unacked records after `afterSeq`, cut to the byte and item limits, or null when none. */
   private prepare(afterSeq: number): PreparedBatch | null {
-    const unsent = this.store.unsentBatch(this.batchSize, afterSeq);
+    const unsent = this.store.unsentJson(this.batchSize, afterSeq);
     if (unsent.length === 0) return null;
     const cut = cutBatch(
       this.store.deviceId,
-      unsent.map((r) => JSON.stringify(r)),
+      unsent.map((r) => r.json),
       {
         maxBytes: this.config.max_batch_bytes ?? DEFAULT_MAX_BATCH_BYTES,
         maxItems: this.batchSize,
@@ -335,37 +354,38 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
       this.attempt = 0;
       return this.config.interval_ms;
     }
-    let current = await this.send(batch);
-    let ahead: InFlight | null = null;
+    // Up to UPLOADS_IN_FLIGHT uploads go out before the oldest one's answer: the hub parses the
+    // later ones while it stores the earlier (it stores a device's uploads in the order they
+    // arrive), and this loop cuts the next batch meanwhile. Each assumes the ones before it are
+    // stored; answers are read oldest first, and after one that is not a success the later
+    // answers are dropped whatever they say (the batches go again; the hub stores each once).
+    const flights: InFlight[] = [await this.send(batch)];
     try {
       for (;;) {
-        // While the hub stores this batch, cut the next one (reading rows and gzip are most of the
-        // counter's share of a drain). setImmediate lets the request go out first.
-        const last = current.batch.items.at(-1)?.seq;
-        const next =
-          last !== undefined && current.batch.more
-            ? await new Promise<PreparedBatch | null>((resolve) =>
-                setImmediate(() => resolve(this.tryPrepare(last))),
-              )
-            : null;
-        // A window of two: the next batch goes out before this one's answer, so the hub parses
-        // it while it stores this one (it stores a device's uploads in the order they arrive).
-        // It assumes this batch is stored; if not, its answer is dropped and it is sent again.
-        ahead = next && !this.stopped ? await this.send(next) : null;
+        while (flights.length < UPLOADS_IN_FLIGHT && !this.stopped) {
+          const tail = (flights.at(-1) as InFlight).batch;
+          const last = tail.items.at(-1)?.seq;
+          if (last === undefined || !tail.more) break;
+          // setImmediate lets the request just made go out before the cut (reading rows, gzip).
+          const next = await new Promise<PreparedBatch | null>((resolve) =>
+            setImmediate(() => resolve(this.tryPrepare(last))),
+          );
+          if (!next) break;
+          if (this.stopped) {
+            this.prepared = next;
+            break;
+          }
+          flights.push(await this.send(next));
+        }
+        const current = flights.shift() as InFlight;
         const answer = await current.answer;
         const delay = this.settle(current, answer);
-        if (!ahead) {
-          this.prepared = next;
-          return delay;
-        }
-        if (!answer.ok || this.stopped || this.halted) return delay;
+        if (flights.length === 0 || !answer.ok || this.stopped || this.halted) return delay;
         this.emit('change', this.view());
-        current = ahead;
-        ahead = null;
       }
     } finally {
-      // An upload sent ahead whose answer will not be read: let it end before the next one starts.
-      if (ahead) await ahead.answer.catch(() => undefined);
+      // Uploads sent ahead whose answers will not be read: let them end before the next one starts.
+      await Promise.all(flights.map((f) => f.answer.catch(() => undefined)));
     }
   }
 

@@ -32,7 +32,7 @@ describe('cutBatch (pure)', () => {
         // The ratio estimate may be anything, even far too optimistic: the check after gzip must hold.
         fc.array(fc.double({ min: 0.001, max: 1, noNaN: true }), { minLength: 1, maxLength: 5 }),
         (records, maxBytes, maxItems, maxRawBytes, ratios) => {
-          const jsons = records.map((r) => JSON.stringify(r));
+          const jsons = records.map((r) => Buffer.from(JSON.stringify(r)));
           const limits = { maxBytes, maxItems, maxRawBytes };
           const sent: unknown[] = [];
           let k = 0;
@@ -61,7 +61,9 @@ describe('cutBatch (pure)', () => {
   });
 
   it('gzips once when the estimate holds, and cuts again by the overshoot when it does not', () => {
-    const items = Array.from({ length: 200 }, (_, i) => JSON.stringify({ seq: i, t: 'x'.repeat(100) }));
+    const items = Array.from({ length: 200 }, (_, i) =>
+      Buffer.from(JSON.stringify({ seq: i, t: 'x'.repeat(100) })),
+    );
     const limits = { maxBytes: 2048, maxItems: 500, maxRawBytes: 1 << 22 };
     // No estimate yet (ratio 1): the raw size alone bounds the count, one gzip, far under the limit.
     const first = cutBatch('d', items, limits);
@@ -73,7 +75,7 @@ describe('cutBatch (pure)', () => {
     expect(second.body.length).toBeLessThanOrEqual(2048);
     // A ratio far too optimistic: the first gzip is over, the cut shrinks, still within the limit.
     const random = Array.from({ length: 100 }, () =>
-      JSON.stringify({ r: randomBytes(48).toString('base64') }),
+      Buffer.from(JSON.stringify({ r: randomBytes(48).toString('base64') })),
     );
     const wrong = cutBatch('d', random, limits, 0.001);
     expect(wrong.attempts).toBeGreaterThan(1);
@@ -82,7 +84,11 @@ describe('cutBatch (pure)', () => {
 
   it('a single record larger than the limit still goes, alone', () => {
     const big = JSON.stringify({ t: Array.from({ length: 4000 }, (_, i) => (i * 7919) % 9973).join(',') });
-    const cut = cutBatch('d', [big, '{"seq":2}'], { maxBytes: 1024, maxItems: 10, maxRawBytes: 1 << 22 });
+    const cut = cutBatch('d', [Buffer.from(big), Buffer.from('{"seq":2}')], {
+      maxBytes: 1024,
+      maxItems: 10,
+      maxRawBytes: 1 << 22,
+    });
     expect(cut.count).toBe(1);
     expect(cut.body.length).toBeGreaterThan(1024);
   });

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startHub } from '../../hub/server.ts';
 import { defaultCounterConfig } from '../../src-main/core/config.ts';
 import { CounterStore } from '../../src-main/core/store/counter-store.ts';
-import { SyncLoop } from '../../src-main/core/sync.ts';
+import { SyncLoop, UPLOADS_IN_FLIGHT } from '../../src-main/core/sync.ts';
 import type { SyncView } from '../../src-shared/index.ts';
 import { enrolledSigner } from '../config-bundle/fixture.ts';
 import { given, ratingCtx } from '../core/store-fixtures.ts';
@@ -82,17 +82,18 @@ async function drain(
   return db;
 }
 
-describe('a backlog drains with two uploads in flight', () => {
+describe('a backlog drains with several uploads in flight', () => {
   it.each([
     ['signed', true],
     ['unsigned', false],
   ])(
-    'keeps at most two in flight, and the hub stores them in seq order, each once (%s)',
+    'keeps at most UPLOADS_IN_FLIGHT on the wire, and the hub stores them in seq order, each once (%s)',
     async (_name, signed) => {
       const store = queued(TOTAL);
       const { state, impl } = watched();
       const db = await drain(store, impl, { signed });
-      expect(state.most).toBe(2);
+      expect(UPLOADS_IN_FLIGHT).toBe(3);
+      expect(state.most).toBe(UPLOADS_IN_FLIGHT);
       expect(state.uploads).toBe(TOTAL / 20);
       const { records } = await hubExport(join(dir, 'hub'), db);
       expect(records.map((r) => r.seq)).toEqual(Array.from({ length: TOTAL }, (_, i) => i + 1));
@@ -101,7 +102,7 @@ describe('a backlog drains with two uploads in flight', () => {
     },
   );
 
-  it('when the first answer is lost, the one sent ahead is not taken as acked; all arrive once', async () => {
+  it('when the first answer is lost, the ones sent ahead are not taken as acked; all arrive once', async () => {
     const store = queued(TOTAL);
     // The hub stores upload 3, but its answer never arrives (a 503 from a proxy instead).
     const { state, impl } = watched((n) =>
