@@ -263,16 +263,32 @@ function inHandUpload(): InHandUpload {
  * every other one in hand now is parsed (its first seq known), then until each with a lower first
  * seq is answered. Parsing never waits, and a wait is only ever for a strictly lower seq, so there
  * is no cycle. An upload that comes later is not waited for: if this batch leaves a gap, the gap
- * answer (409 with the cursor) is the safety net it always was.
+ * answer (409 with the cursor) is the safety net it always was. The whole wait is bounded
+ * (STORE_TURN_MAX_MS): a request that claims the device's keyid and then stalls (a slow or forged
+ * sender) costs the device's own uploads at most that long, never a hang.
  */
 async function storeTurn(mine: InHandUpload, mates: Set<InHandUpload>): Promise<void> {
   const others = [...mates].filter((o) => o !== mine);
   if (others.length === 0) return;
-  await Promise.all(others.map((o) => o.parsed));
-  const first = mine.first;
-  if (first === null) return;
-  await Promise.all(others.filter((o) => o.first !== null && o.first < first).map((o) => o.done));
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, STORE_TURN_MAX_MS);
+  });
+  const turn = (async () => {
+    await Promise.all(others.map((o) => o.parsed));
+    const first = mine.first;
+    if (first === null) return;
+    await Promise.all(others.filter((o) => o.first !== null && o.first < first).map((o) => o.done));
+  })();
+  try {
+    await Promise.race([turn, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
+
+/** Longest an upload waits for its turn among its device's uploads in hand (see storeTurn). */
+export const STORE_TURN_MAX_MS = 5000;
 
 function parseInput(request: FastifyRequest, body: Buffer, deadLetters: boolean): ParseInput {
   return { body, gzip: isGzip(request), deadLetters, maxBytes: INGEST_BODY_LIMIT };
