@@ -45,6 +45,8 @@ export interface BuildHubOptions {
   rateLimits?: HubRateLimits | false;
   /** Worker threads parsing upload bodies (hub/ingest-parse-pool.ts); 0 parses inline. Default: one per core but one. */
   parseWorkers?: number | undefined;
+  /** How long a batch past the cursor waits for the ones before it (hub/routes/ingest.ts). Default SEQ_GAP_WAIT_MS. */
+  seqGapWaitMs?: number | undefined;
 }
 
 /** Body limit of a route that names none (as before); routes with small bodies name their own. */
@@ -74,6 +76,8 @@ export interface StartHubOptions {
   rateLimits?: HubRateLimits | false;
   /** See BuildHubOptions.parseWorkers. */
   parseWorkers?: number | undefined;
+  /** See BuildHubOptions.seqGapWaitMs. */
+  seqGapWaitMs?: number | undefined;
 }
 
 /** Builds the hub (store opened, routes registered, not listening): `app.inject()` drives it in tests. */
@@ -151,6 +155,7 @@ async function assemble(store: HubStore, opts: BuildHubOptions): Promise<Hub> {
     ...context,
     requireSignatures: opts.requireSignatures ?? false,
     parseWorkers: opts.parseWorkers,
+    seqGapWaitMs: opts.seqGapWaitMs,
   });
   const signingKey = loadOrCreateHubSigningKey(opts.dataDir);
   await app.register(trustRoutes, { ...context, adminToken, hubPublicKey: signingKey.publicKeyB64 });
@@ -187,6 +192,7 @@ export async function startHub(opts: StartHubOptions): Promise<{ url: string; cl
     ...(opts.requireSignatures !== undefined ? { requireSignatures: opts.requireSignatures } : {}),
     rateLimits: opts.rateLimits ?? DEFAULT_RATE_LIMITS,
     parseWorkers: opts.parseWorkers,
+    seqGapWaitMs: opts.seqGapWaitMs,
   });
   try {
     await hub.app.listen({ port: opts.port, host: opts.host ?? '127.0.0.1' });

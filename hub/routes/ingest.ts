@@ -29,6 +29,8 @@ export interface IngestRouteOptions {
   requireSignatures: boolean;
   /** Worker threads that parse upload bodies; 0 parses inline. Default: defaultParseWorkers(). */
   parseWorkers?: number | undefined;
+  /** Default SEQ_GAP_WAIT_MS. */
+  seqGapWaitMs?: number | undefined;
 }
 
 export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> = async (app, ctx) => {
@@ -163,7 +165,7 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> =
     let outcome = await store.ingest(batch, now(), { hashesVerified: true });
     // A batch that starts past the cursor may only have overtaken the one before it (another
     // connection, not yet here): wait for this device's next store before answering a gap.
-    const until = performance.now() + SEQ_GAP_WAIT_MS;
+    const until = performance.now() + (ctx.seqGapWaitMs ?? SEQ_GAP_WAIT_MS);
     while (!outcome.ok && outcome.rejection.code === HUB_ERROR_CODES.seqGap && performance.now() < until) {
       if (!(await storedSignal.next(batch.device_id, until - performance.now()))) break;
       outcome = await store.ingest(batch, now(), { hashesVerified: true });

@@ -8,9 +8,22 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/** A nonce spent but not yet written (see spendNonce). */
+interface UnwrittenNonce {
+  deviceId: string;
+  nonce: string;
+  createdMs: number;
+}
+
 /** Device trust on the hub's SQLite file (migration 3): tokens, device keys, spent nonces. */
 export class SqliteTrustStore implements TrustStore {
   private readonly stmt;
+  /** Nonces spent and not yet written, written together once this turn of the event loop ends. */
+  private unwritten = new Map<string, UnwrittenNonce>();
+  private writeScheduled = false;
+  /** When spent nonces were last forgotten (ms): at most once a second, not on every request. */
+  private forgotAt = 0;
+  private windowMs = 0;
 
   constructor(private readonly db: Database.Database) {
     // Prepared once: device() and spendNonce() run on every signed request.
@@ -19,6 +32,9 @@ export class SqliteTrustStore implements TrustStore {
       forgetNonces: db.prepare<[number]>('DELETE FROM spent_nonces WHERE created_ms < ?'),
       spendNonce: db.prepare<[string, string, number]>(
         'INSERT INTO spent_nonces (device_id, nonce, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      spent: db.prepare<[string, string], { one: number }>(
+        'SELECT 1 AS one FROM spent_nonces WHERE device_id = ? AND nonce = ?',
       ),
     };
   }
@@ -116,6 +132,15 @@ export class SqliteTrustStore implements TrustStore {
     );
   }
 
+  /**
+   * Spends a nonce: true the first time, false ever after. Checked and marked in one synchronous
+   * step (a read of the table and of the nonces not yet written), so two requests with the same
+   * nonce can never both pass; written with every other nonce spent in this turn of the event loop
+   * in one transaction, instead of a transaction per signed request (at 400 requests a second,
+   * those transactions were 8 % of the hub's event loop). Without an fsync of its own, as before:
+   * the group commit's WAL fsync, or the next one, makes them durable; a power cut can forget
+   * only the last moments' nonces, and a batch replayed into that gap is stored once anyway.
+   */
   async spendNonce(
     deviceId: string,
     nonce: string,
@@ -123,17 +148,45 @@ export class SqliteTrustStore implements TrustStore {
     now: Date,
     windowS: number,
   ): Promise<boolean> {
-    // Without an fsync of its own: every signed request spends a nonce, and an fsync each would
-    // block the hub's only thread hundreds of times a second. A power cut can forget only the last
-    // moments' nonces, and a batch replayed into that gap is stored once anyway (dedup).
-    return sqliteGuard(this.db, () =>
-      withoutOwnFsync(this.db, () =>
-        this.db.transaction(() => {
-          // Nonces older than twice the window cannot come back inside it: forget them.
-          this.stmt.forgetNonces.run(now.getTime() - 2 * windowS * 1000);
-          return this.stmt.spendNonce.run(deviceId, nonce, created.getTime()).changes === 1;
-        })(),
-      ),
-    );
+    return sqliteGuard(this.db, () => {
+      if (this.stmt.spent.get(deviceId, nonce)) return false;
+      const key = `${deviceId}\n${nonce}`;
+      if (this.unwritten.has(key)) return false;
+      this.unwritten.set(key, { deviceId, nonce, createdMs: created.getTime() });
+      this.windowMs = windowS * 1000;
+      if (!this.writeScheduled) {
+        this.writeScheduled = true;
+        setImmediate(() => this.writeNonces(now.getTime()));
+      }
+      return true;
+    });
+  }
+
+  /** Writes the nonces spent since the last write (see spendNonce); close() calls it too. */
+  writeNonces(nowMs = Date.now()): void {
+    this.writeScheduled = false;
+    const batch = this.unwritten;
+    if (batch.size === 0 || !this.db.open) return;
+    try {
+      sqliteGuard(this.db, () =>
+        withoutOwnFsync(this.db, () =>
+          this.db.transaction(() => {
+            // Nonces older than twice the window cannot come back inside it: forget them.
+            if (nowMs - this.forgotAt >= 1000) {
+              this.stmt.forgetNonces.run(nowMs - 2 * this.windowMs);
+              this.forgotAt = nowMs;
+            }
+            for (const u of batch.values()) this.stmt.spendNonce.run(u.deviceId, u.nonce, u.createdMs);
+          })(),
+        ),
+      );
+      this.unwritten = new Map();
+    } catch {
+      // Kept in memory (still refused as spent) and written with the next ones.
+      if (!this.writeScheduled) {
+        this.writeScheduled = true;
+        setTimeout(() => this.writeNonces(), 1000).unref();
+      }
+    }
   }
 }

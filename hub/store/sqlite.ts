@@ -514,6 +514,7 @@ export class SqliteHubStore implements HubStore {
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.syncing]);
+    this.trust.writeNonces();
     if (this.wal) closeSync(this.wal.fd);
     this.wal = null;
     if (this.db.open) this.db.close();

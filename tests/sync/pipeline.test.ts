@@ -56,7 +56,15 @@ async function drain(
   const port = await freePort();
   const hubUrl = `http://127.0.0.1:${port}`;
   const hubDir = join(dir, 'hub');
-  const hub = await startHub({ dataDir: hubDir, db, port, logger: false, requireSignatures: opts.signed });
+  // A long seq-gap wait: uploads that overtake each other are put in order on a loaded machine too.
+  const hub = await startHub({
+    dataDir: hubDir,
+    db,
+    port,
+    logger: false,
+    requireSignatures: opts.signed,
+    seqGapWaitMs: 10_000,
+  });
   try {
     const signer = opts.signed
       ? await enrolledSigner(hubUrl, hubDir, join(dir, 'key'), store.deviceId)

@@ -30,11 +30,15 @@ beforeEach(async () => {
   store = new CounterStore(join(dir, 'counter.sqlite'));
   for (let i = 0; i < 60; i++) store.commitRating(given(5), ratingCtx({ case_ref: `C-${i}` }));
   db = await testDb();
+});
+
+/** The hub, and the counter enrolled at it; `seqGapWaitMs` undefined is the hub's default. */
+async function start(seqGapWaitMs?: number): Promise<void> {
   const port = await freePort();
-  hub = await startHub({ dataDir: join(dir, 'hub'), db, port, logger: false });
+  hub = await startHub({ dataDir: join(dir, 'hub'), db, port, logger: false, seqGapWaitMs });
   url = `http://127.0.0.1:${port}`;
   signer = await enrolledSigner(url, join(dir, 'hub'), join(dir, 'key'), store.deviceId);
-});
+}
 afterEach(async () => {
   await hub.close();
   store.close();
@@ -63,6 +67,8 @@ async function send(u: { body: Buffer; headers: Record<string, string> }) {
 }
 
 it('a batch that overtook the one before it waits for it, and both are stored in order', async () => {
+  // A wait far longer than the default, so this holds on a loaded machine too.
+  await start(10_000);
   const [first, second] = [await upload(0), await upload(20)];
   const late = send(second);
   await new Promise((r) => setTimeout(r, 200));
@@ -75,6 +81,7 @@ it('a batch that overtook the one before it waits for it, and both are stored in
 });
 
 it('a real gap is still answered 409 SEQ_GAP, after the wait', async () => {
+  await start();
   const t0 = performance.now();
   const res = await send(await upload(20));
   expect(res).toMatchObject({ status: 409, body: { code: 'SEQ_GAP' } });
@@ -84,8 +91,9 @@ it('a real gap is still answered 409 SEQ_GAP, after the wait', async () => {
 it('a request that claims the device and stalls delays its uploads by a bounded time, never hangs them', async () => {
   // Headers naming the device (its real Signature-Input, so the hub holds it as the device's),
   // then a body that never comes.
+  await start();
   const stalled = await upload(0);
-  const socket = connect(new URL(url).port as unknown as number, '127.0.0.1');
+  const socket = connect(Number(new URL(url).port), '127.0.0.1');
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   const head = Object.entries({ ...stalled.headers, 'content-length': String(stalled.body.length) })
     .map(([k, v]) => `${k}: ${v}\r\n`)
