@@ -24,6 +24,8 @@ export class SqliteTrustStore implements TrustStore {
   /** When spent nonces were last forgotten (ms): at most once a second, not on every request. */
   private forgotAt = 0;
   private windowMs = 0;
+  /** The hub's clock at the latest spend (the hub's clock may be injected): what writes go by. */
+  private nowMs = 0;
 
   constructor(private readonly db: Database.Database) {
     // Prepared once: device() and spendNonce() run on every signed request.
@@ -154,17 +156,19 @@ export class SqliteTrustStore implements TrustStore {
       if (this.unwritten.has(key)) return false;
       this.unwritten.set(key, { deviceId, nonce, createdMs: created.getTime() });
       this.windowMs = windowS * 1000;
+      this.nowMs = now.getTime();
       if (!this.writeScheduled) {
         this.writeScheduled = true;
-        setImmediate(() => this.writeNonces(now.getTime()));
+        setImmediate(() => this.writeNonces());
       }
       return true;
     });
   }
 
   /** Writes the nonces spent since the last write (see spendNonce); close() calls it too. */
-  writeNonces(nowMs = Date.now()): void {
+  writeNonces(): void {
     this.writeScheduled = false;
+    const nowMs = this.nowMs;
     const batch = this.unwritten;
     if (batch.size === 0 || !this.db.open) return;
     try {

@@ -355,8 +355,8 @@ export class SyncLoop extends EventEmitter<{ change: [SyncView] }> {
       return this.config.interval_ms;
     }
     // Up to UPLOADS_IN_FLIGHT uploads go out before the oldest one's answer: the hub parses the
-    // later ones while it stores the earlier (it stores a device's uploads in the order they
-    // arrive), and this loop cuts the next batch meanwhile. Each assumes the ones before it are
+    // later ones while it stores the earlier (it stores a device's uploads in seq order, whatever
+    // order they arrive in), and this loop cuts the next batch meanwhile. Each assumes the ones before it are
     // stored; answers are read oldest first, and after one that is not a success the later
     // answers are dropped whatever they say (the batches go again; the hub stores each once).
     const flights: InFlight[] = [await this.send(batch)];
