@@ -132,9 +132,7 @@ describe('upload JSON built by SQLite', () => {
           const sent = both.json[i] as (typeof both.json)[number];
           expect(sent.seq).toBe(r.seq);
           expect(sent.event_id).toBe(r.event_id);
-          expect(JSON.parse(sent.json.toString('utf8'))).toStrictEqual(
-            rowToRecord(r, store.deviceId),
-          );
+          expect(JSON.parse(sent.json.toString('utf8'))).toStrictEqual(rowToRecord(r, store.deviceId));
         });
       }),
       { numRuns: 300 },
