@@ -38,6 +38,7 @@ import {
 } from './session.ts';
 import {
   CounterStore,
+  notRatedGiven,
   type PressDecision,
   type PressOutcome,
   plainGiven,
@@ -487,15 +488,7 @@ export class Counter extends EventEmitter<CounterEvents> {
 
   /** A window that closed with no rating (time-out, or staff signed out): recorded as 未评价. */
   private recordNotRated(w: TimedOutWindow): void {
-    const given: RatingGiven = {
-      level: null,
-      reasons: [],
-      reason_status: 'not_required',
-      reason_dict_version: null,
-      dimensions: null,
-      free_text: null,
-      anonymous: false,
-    };
+    const given = notRatedGiven();
     try {
       this.store.transact(() => {
         const record = this.store.commitRating(

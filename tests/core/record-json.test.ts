@@ -13,7 +13,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readIngestBatch, verifyHashes } from '../../hub/ingest-rules.ts';
 import type { HubIngestItem } from '../../hub/store/types.ts';
-import { CounterStore, rowToRecord } from '../../src-main/core/store/counter-store.ts';
+import { CounterStore, notRatedGiven, rowToRecord } from '../../src-main/core/store/counter-store.ts';
 import { cutBatch } from '../../src-main/core/sync.ts';
 import { canonicalJson, chainInput, GENESIS_HASH, type LegacyRatingRecord } from '../../src-shared/index.ts';
 import { given, ratingCtx } from './store-fixtures.ts';
@@ -326,15 +326,7 @@ describe('upload JSON built by SQLite', () => {
       ratingCtx({ rater: { name: null, phone: '110' }, channel: 5, source: 'wedge' }),
     );
     store.commitRating(
-      {
-        level: null,
-        reasons: [],
-        reason_status: 'not_required',
-        reason_dict_version: null,
-        dimensions: null,
-        free_text: null,
-        anonymous: false,
-      },
+      notRatedGiven(),
       ratingCtx({ source: 'timeout', item_name: '营业执照,变更\t登记', case_status: '办结' }),
     );
 

@@ -76,6 +76,19 @@ export interface RatingGiven {
   anonymous: boolean;
 }
 
+/** A window that closed with no level (time-out, or staff signed out): recorded as 未评价. */
+export function notRatedGiven(): RatingGiven {
+  return {
+    level: null,
+    reasons: [],
+    reason_status: 'not_required',
+    reason_dict_version: null,
+    dimensions: null,
+    free_text: null,
+    anonymous: false,
+  };
+}
+
 /** A level with nothing else: no reason asked (not a 差评) or none given (pad with no reason step). */
 export function plainGiven(level: Level, dictVersion: string | null): RatingGiven {
   const bad = level <= 2;
