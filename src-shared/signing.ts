@@ -9,7 +9,7 @@
  */
 import { createHash, createPublicKey, type KeyObject, randomBytes } from 'node:crypto';
 import { createSigner, createVerifier, httpbis } from 'http-message-signatures';
-import { type Dictionary, type InnerList, parseDictionary } from 'structured-headers';
+import { type InnerList, parseDictionary } from 'structured-headers';
 
 export const SIGNATURE_NAME = 'haocha';
 export const SIGNED_COMPONENTS = ['@method', '@path', '@query', 'content-digest'] as const;
@@ -87,28 +87,35 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-/**
- * Checks a request's signature: the digest matches the body, the key is an enrolled device's,
- * the clock is within the window, the signature verifies, and only then the nonce is spent (so
- * a forged request cannot burn a real counter's nonce).
- */
+/** Our signature's covered components and parameters from a Signature-Input header, or why not. */
+function readSignatureInput(input: string): { covered: string[]; params: Map<string, unknown> } | string {
+  try {
+    const entry = parseDictionary(input).get(SIGNATURE_NAME);
+    if (!entry || !Array.isArray(entry[0])) return `no "${SIGNATURE_NAME}" signature`;
+    const inner = entry as InnerList;
+    return { covered: inner[0].map(([name]) => String(name)), params: inner[1] };
+  } catch (e) {
+    return `unreadable Signature-Input: ${(e as Error).message}`;
+  }
+}
+
 /**
  * The device a request says signed it (the keyid of its signature), unverified: only for
  * bookkeeping that must start before the signature is checked; never for trust.
  */
 export function claimedKeyId(headers: Record<string, string | string[] | undefined>): string | null {
   const input = header(headers, 'signature-input');
-  if (!input) return null;
-  try {
-    const entry = parseDictionary(input).get(SIGNATURE_NAME);
-    if (!entry || !Array.isArray(entry[0])) return null;
-    const keyid = (entry as InnerList)[1].get('keyid');
-    return typeof keyid === 'string' ? keyid : null;
-  } catch {
-    return null;
-  }
+  const read = input ? readSignatureInput(input) : null;
+  if (read === null || typeof read === 'string') return null;
+  const keyid = read.params.get('keyid');
+  return typeof keyid === 'string' ? keyid : null;
 }
 
+/**
+ * Checks a request's signature: the digest matches the body, the key is an enrolled device's,
+ * the clock is within the window, the signature verifies, and only then the nonce is spent (so
+ * a forged request cannot burn a real counter's nonce).
+ */
 export async function verifyRequest(
   req: {
     method: string;
@@ -129,19 +136,9 @@ export async function verifyRequest(
   const signature = header(req.headers, 'signature');
   if (!input || !signature)
     return fail('unsigned', null, 'request is not signed (Signature-Input and Signature headers)');
-  let params: Map<string, unknown>;
-  let covered: string[];
-  try {
-    const dict: Dictionary = parseDictionary(input);
-    const entry = dict.get(SIGNATURE_NAME);
-    if (!entry || !Array.isArray(entry[0]))
-      return fail('malformed', null, `no "${SIGNATURE_NAME}" signature`);
-    const inner = entry as InnerList;
-    covered = inner[0].map(([name]) => String(name));
-    params = inner[1];
-  } catch (e) {
-    return fail('malformed', null, `unreadable Signature-Input: ${(e as Error).message}`);
-  }
+  const read = readSignatureInput(input);
+  if (typeof read === 'string') return fail('malformed', null, read);
+  const { covered, params } = read;
   const deviceId = typeof params.get('keyid') === 'string' ? (params.get('keyid') as string) : null;
   const created = params.get('created');
   const nonce = params.get('nonce');
