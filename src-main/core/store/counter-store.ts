@@ -22,6 +22,7 @@ import {
 import { AuditLog } from '../audit/audit-log.ts';
 import { classifyWriteError, healthMessage, type StoreHealth } from './health.ts';
 import { type Db, type OpenReport, openStore } from './open.ts';
+import { prepared } from './prepared.ts';
 
 export interface CounterStoreOptions {
   /** While a write fails for lack of space or permission, a tiny write is tried this often (ms). */
@@ -287,6 +288,8 @@ const RECORD_JSON_SQL = `CAST(CASE rec_version WHEN 1 THEN json_object(
     /LIST\((\w+)\)/g,
     `CASE WHEN $1 IS NULL OR $1 = '' THEN '[]' ELSE '[' || replace(json_quote($1), ',', '","') || ']' END`,
   );
+const UNSENT_JSON_SQL = `SELECT seq, event_id, ${RECORD_JSON_SQL} AS json FROM ratings
+  WHERE acked_at IS NULL AND seq > @after ORDER BY seq LIMIT @limit`;
 
 /** An unacked record ready to send: its seq, event id and JSON text as UTF-8 bytes. */
 export interface UnsentJson {
@@ -482,17 +485,16 @@ export class CounterStore {
    * RECORD_JSON_SQL). The hub checks each record's hash over the values, so the key order is free.
    */
   unsentJson(limit: number, afterSeq = 0): UnsentJson[] {
-    return this.db
-      .prepare(
-        `SELECT seq, event_id, ${RECORD_JSON_SQL} AS json FROM ratings
-         WHERE acked_at IS NULL AND seq > @after ORDER BY seq LIMIT @limit`,
-      )
-      .all({ device: this.deviceId, after: afterSeq, limit }) as UnsentJson[];
+    return prepared(this.db, UNSENT_JSON_SQL).all({
+      device: this.deviceId,
+      after: afterSeq,
+      limit,
+    }) as UnsentJson[];
   }
 
   /** The seq of the oldest record not yet acked, or null when everything is. */
   firstUnsentSeq(): number | null {
-    const row = this.db.prepare('SELECT MIN(seq) AS s FROM ratings WHERE acked_at IS NULL').get() as {
+    const row = prepared(this.db, 'SELECT MIN(seq) AS s FROM ratings WHERE acked_at IS NULL').get() as {
       s: number | null;
     };
     return row.s;
@@ -506,9 +508,10 @@ export class CounterStore {
    */
   markAckedThrough(seq: number): number {
     const update = () =>
-      this.db
-        .prepare('UPDATE ratings SET acked_at = ? WHERE seq <= ? AND acked_at IS NULL')
-        .run(this.now().toISOString(), seq).changes;
+      prepared(this.db, 'UPDATE ratings SET acked_at = ? WHERE seq <= ? AND acked_at IS NULL').run(
+        this.now().toISOString(),
+        seq,
+      ).changes;
     return this.guard(() => {
       // SQLite refuses to change the safety level inside a transaction: there the caller's commit decides.
       if (this.db.inTransaction) return update();
@@ -744,10 +747,11 @@ export function queueStats(db: Db): {
   oldest_unsent_at: string | null;
   last_seq: number;
 } {
-  const first = db
-    .prepare('SELECT seq, rated_at FROM ratings WHERE acked_at IS NULL ORDER BY seq LIMIT 1')
-    .get() as { seq: number; rated_at: string } | undefined;
-  const last = db.prepare('SELECT MAX(seq) AS s FROM ratings').get() as { s: number | null };
+  const first = prepared(
+    db,
+    'SELECT seq, rated_at FROM ratings WHERE acked_at IS NULL ORDER BY seq LIMIT 1',
+  ).get() as { seq: number; rated_at: string } | undefined;
+  const last = prepared(db, 'SELECT MAX(seq) AS s FROM ratings').get() as { s: number | null };
   const lastSeq = last.s ?? 0;
   return {
     queue_depth: first ? lastSeq - first.seq + 1 : 0,
