@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { HUB_HTTP_ERROR_CODES } from './errors.ts';
-import { type ParseInput, type ParseResult, parseIngestBody } from './ingest-parse.ts';
+import { type ParseInput, type ParseResult, parseIngestBody, unpack } from './ingest-parse.ts';
 import type { ParseAnswer, ParseRequest } from './ingest-parse-worker.ts';
 
 /**
@@ -91,7 +91,7 @@ export class IngestParsePool {
       const resolve = slot.pending.get(answer.id);
       slot.pending.delete(answer.id);
       const { id: _id, ...result } = answer;
-      resolve?.(result as ParseResult);
+      resolve?.('packed' in result ? unpack(result.packed) : result);
     });
     const fail = (why: string) => {
       if (this.slots[index] === slot) this.slots[index] = null;

@@ -53,7 +53,7 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> =
   let inHand = 0;
   const storedSignal = new DeviceSignal();
   /** Per device, its uploads in hand (see storeTurn). */
-  const inHandOf = new Map<string, Set<InHandUpload>>();
+  const inHandOf = new Map<string, DeviceLane>();
   const parseUpload = (request: FastifyRequest, body: Buffer, others: number): Promise<ParseResult> => {
     const input = parseInput(request, body, deadLettersTaken(request));
     // Alone, the event loop parses at once: a hand-off would only add its round trip to the wait
@@ -101,9 +101,9 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> =
 
   function holdUpload(request: FastifyRequest, device: string): void {
     const upload = inHandUpload();
-    const mates = inHandOf.get(device) ?? new Set<InHandUpload>();
-    inHandOf.set(device, mates);
-    mates.add(upload);
+    const lane = inHandOf.get(device) ?? { uploads: new Set<InHandUpload>(), next: null };
+    inHandOf.set(device, lane);
+    lane.uploads.add(upload);
     request.inHandUpload = { upload, device };
   }
 
@@ -113,18 +113,18 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> =
     if (!held) return;
     request.inHandUpload = undefined;
     held.upload.settleParsed();
-    held.upload.settleDone();
-    const mates = inHandOf.get(held.device);
-    if (!mates) return;
-    mates.delete(held.upload);
-    if (mates.size === 0) inHandOf.delete(held.device);
+    held.upload.settleHandedOver();
+    const lane = inHandOf.get(held.device);
+    if (!lane) return;
+    lane.uploads.delete(held.upload);
+    if (lane.uploads.size === 0) inHandOf.delete(held.device);
   }
 
   async function handle(
     request: FastifyRequest,
     reply: FastifyReply,
     mine: InHandUpload | undefined,
-    mates: Set<InHandUpload> | undefined,
+    lane: DeviceLane | undefined,
   ) {
     if (!Buffer.isBuffer(request.body)) {
       // text/plain and the like: Fastify's own parsers gave a string.
@@ -160,17 +160,27 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> =
           `signed by ${request.signedBy}, uploads for ${batch.device_id}`,
         ),
       );
-    if (mine && mates) await storeTurn(mine, mates);
+    if (mine && lane) await storeTurn(mine, lane);
     // The parse worker checked every hash; the store need not hash the batch again.
-    let outcome = await store.ingest(batch, now(), { hashesVerified: true });
+    const options = { hashesVerified: true, noLoneSurrogates: parsed.noLoneSurrogates };
+    const storing = store.ingest(batch, now(), options);
+    const last = batch.items.at(-1)?.seq;
+    if (store.ingestsInCallOrder) {
+      // Handed over: the device's next upload may follow it into the store at once.
+      if (lane && last !== undefined) lane.next = last + 1;
+      mine?.settleHandedOver();
+    }
+    let outcome = await storing;
     // A batch that starts past the cursor may only have overtaken the one before it (another
     // connection, not yet here): wait for this device's next store before answering a gap.
     const until = performance.now() + (ctx.seqGapWaitMs ?? SEQ_GAP_WAIT_MS);
     while (!outcome.ok && outcome.rejection.code === HUB_ERROR_CODES.seqGap && performance.now() < until) {
       if (!(await storedSignal.next(batch.device_id, until - performance.now()))) break;
-      outcome = await store.ingest(batch, now(), { hashesVerified: true });
+      outcome = await store.ingest(batch, now(), options);
     }
     if (outcome.ok) storedSignal.notify(batch.device_id);
+    if (lane) lane.next = outcome.ok ? Math.max(lane.next ?? 0, outcome.reply.ack_through_seq + 1) : null;
+    mine?.settleHandedOver();
     if (!outcome.ok) {
       const { code, message, cursor } = outcome.rejection;
       metrics.rejectedBatch(code);
@@ -243,35 +253,48 @@ interface InHandUpload {
   /** The batch's first seq once parsed; null before, when it failed, or when it is empty. */
   first: number | null;
   parsed: Promise<void>;
-  done: Promise<void>;
+  /**
+   * Handed to the store so that a later batch of the device is checked after it: at once for a
+   * store that applies batches in call order, else once the store has answered.
+   */
+  handedOver: Promise<void>;
   settleParsed(): void;
-  settleDone(): void;
+  settleHandedOver(): void;
+}
+
+/** A device's uploads in hand, and the seq the last one handed to the store leaves it expecting. */
+interface DeviceLane {
+  uploads: Set<InHandUpload>;
+  /** The first seq the store expects next, as far as this route knows; null when unknown. */
+  next: number | null;
 }
 
 function inHandUpload(): InHandUpload {
   let settleParsed = () => {};
-  let settleDone = () => {};
+  let settleHandedOver = () => {};
   const parsed = new Promise<void>((resolve) => {
     settleParsed = resolve;
   });
-  const done = new Promise<void>((resolve) => {
-    settleDone = resolve;
+  const handedOver = new Promise<void>((resolve) => {
+    settleHandedOver = resolve;
   });
-  return { first: null, parsed, done, settleParsed, settleDone };
+  return { first: null, parsed, handedOver, settleParsed, settleHandedOver };
 }
 
 /**
- * Waits until this upload is next in seq order among its device's uploads in hand: first until
- * every other one in hand now is parsed (its first seq known), then until each with a lower first
- * seq is answered. Parsing never waits, and a wait is only ever for a strictly lower seq, so there
- * is no cycle. An upload that comes later is not waited for: if this batch leaves a gap, the gap
- * answer (409 with the cursor) is the safety net it always was. The whole wait is bounded
- * (STORE_TURN_MAX_MS): a request that claims the device's keyid and then stalls (a slow or forged
- * sender) costs the device's own uploads at most that long, never a hang.
+ * Waits until this upload is next in seq order among its device's uploads in hand. An upload that
+ * starts exactly where the last one handed to the store ends goes at once: nothing in hand can
+ * need to come before it. Any other first waits until every other upload in hand now is parsed
+ * (its first seq known), then until each with a lower first seq is handed to the store. Parsing
+ * never waits, and a wait is only ever for a strictly lower seq, so there is no cycle. An upload
+ * that comes later is not waited for: if this batch leaves a gap, the gap answer (409 with the
+ * cursor) is the safety net it always was. The whole wait is bounded (STORE_TURN_MAX_MS): a
+ * request that claims the device's keyid and then stalls (a slow or forged sender) costs the
+ * device's own uploads at most that long, never a hang.
  */
-async function storeTurn(mine: InHandUpload, mates: Set<InHandUpload>): Promise<void> {
-  const others = [...mates].filter((o) => o !== mine);
-  if (others.length === 0) return;
+async function storeTurn(mine: InHandUpload, lane: DeviceLane): Promise<void> {
+  const others = [...lane.uploads].filter((o) => o !== mine);
+  if (others.length === 0 || (mine.first !== null && mine.first === lane.next)) return;
   let timer: NodeJS.Timeout | undefined;
   const bound = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, STORE_TURN_MAX_MS);
@@ -280,7 +303,7 @@ async function storeTurn(mine: InHandUpload, mates: Set<InHandUpload>): Promise<
     await Promise.all(others.map((o) => o.parsed));
     const first = mine.first;
     if (first === null) return;
-    await Promise.all(others.filter((o) => o.first !== null && o.first < first).map((o) => o.done));
+    await Promise.all(others.filter((o) => o.first !== null && o.first < first).map((o) => o.handedOver));
   })();
   try {
     await Promise.race([turn, bound]);

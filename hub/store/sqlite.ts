@@ -193,6 +193,7 @@ export function openHubStore(dataDir: string, options: SqliteStoreOptions = {}):
 interface PendingIngest {
   batch: HubIngestBatch;
   now: string;
+  noLoneSurrogates: boolean;
   resolve: (outcome: IngestOutcome) => void;
   reject: (error: unknown) => void;
 }
@@ -213,6 +214,8 @@ export class SqliteHubStore implements HubStore {
   readonly trust: SqliteTrustStore;
   readonly fleet: SqliteFleetStore;
   readonly configs: SqliteConfigStore;
+  /** One queue, applied in call order by one writer (see ingest). */
+  readonly ingestsInCallOrder = true;
 
   constructor(
     /** Exposed for tests and diagnostics; other code goes through the HubStore methods. */
@@ -289,12 +292,14 @@ export class SqliteHubStore implements HubStore {
     };
     // One batch: nested inside the group's transaction, better-sqlite3 makes it a SAVEPOINT, so a
     // batch that throws is undone alone and the rest of the group still commits.
-    this.batchTx = db.transaction((batch: HubIngestBatch, now: string) => this.ingestLocked(batch, now));
+    this.batchTx = db.transaction((p: PendingIngest) =>
+      this.ingestLocked(p.batch, p.now, p.noLoneSurrogates),
+    );
     // IMMEDIATE: take the write lock at BEGIN, so a second process cannot interleave a read-then-write.
     this.groupTx = db.transaction((group: PendingIngest[], results: GroupResult[]) => {
       for (const p of group) {
         try {
-          results.push({ ok: true, outcome: this.guard(() => this.batchTx(p.batch, p.now)) });
+          results.push({ ok: true, outcome: this.guard(() => this.batchTx(p)) });
         } catch (error) {
           results.push({ ok: false, error });
         }
@@ -312,7 +317,8 @@ export class SqliteHubStore implements HubStore {
     const bad = options.hashesVerified ? null : verifyHashes(batch);
     if (bad) return { ok: false, rejection: bad };
     return new Promise<IngestOutcome>((resolve, reject) => {
-      this.pending.push({ batch, now: receivedAt.toISOString(), resolve, reject });
+      const noLoneSurrogates = options.noLoneSurrogates === true;
+      this.pending.push({ batch, now: receivedAt.toISOString(), noLoneSurrogates, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         // After this turn's I/O callbacks: every batch already parsed joins the group.
@@ -384,7 +390,7 @@ export class SqliteHubStore implements HubStore {
     });
   }
 
-  private ingestLocked(batch: HubIngestBatch, now: string): IngestOutcome {
+  private ingestLocked(batch: HubIngestBatch, now: string, noLoneSurrogates: boolean): IngestOutcome {
     const device = this.stmt.device.get(batch.device_id);
     const head = device ? { seq: device.last_seq, hash: device.last_hash } : { seq: 0, hash: GENESIS_HASH };
     const first = batch.items[0]?.seq ?? 1;
@@ -424,7 +430,7 @@ export class SqliteHubStore implements HubStore {
         items.push({ seq: record.seq, status: 'dead_letter', reason: record.reason });
         continue;
       }
-      const row = toRow(record, now);
+      const row = toRow(record, now, noLoneSurrogates);
       // Corrected at insert when the boot has an anchor: one write per rating, not an insert and
       // an update (a boot without one is corrected by the heartbeat that brings its first anchor).
       const fields = correctedFields(
@@ -536,7 +542,8 @@ function jsonColumn(value: object | null): string | null {
 }
 
 /** The row for a record: legacy records keep the new columns NULL, so they come back in their own shape. */
-export function toRow(record: AnyRatingRecord, receivedAt: string): InsertRow {
+/** `noLoneSurrogates`: the caller knows no text of the record holds one (IngestOptions). */
+export function toRow(record: AnyRatingRecord, receivedAt: string, noLoneSurrogates = false): InsertRow {
   // One object literal, no spreads: this runs for every stored rating, and spreading the common
   // part into a 45-field row cost more than filling the row itself.
   const cur = isLegacyRecord(record) ? null : record;
@@ -562,7 +569,7 @@ export function toRow(record: AnyRatingRecord, receivedAt: string): InsertRow {
     prev_hash: record.prev_hash,
     hash: record.hash,
     // SQLite would store a lone surrogate as U+FFFD and the export would no longer verify.
-    verbatim: hasLoneSurrogate(record) ? canonicalJson(record) : null,
+    verbatim: !noLoneSurrogates && hasLoneSurrogate(record) ? canonicalJson(record) : null,
     received_at: receivedAt,
     day: shanghaiDay(record.rated_at),
     rated_ms: epochMs(record.rated_at),

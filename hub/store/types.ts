@@ -21,6 +21,11 @@ export interface IngestOptions {
    * workers do it off the event loop): the store does not hash the batch again.
    */
   hashesVerified?: boolean;
+  /**
+   * No record can hold a lone UTF-16 surrogate (the caller found no escape that could make one in
+   * the record texts): the store need not look for one in every text of every record.
+   */
+  noLoneSurrogates?: boolean;
 }
 
 export interface HubStore {
@@ -30,6 +35,14 @@ export interface HubStore {
    * cursor. A rejection changes nothing.
    */
   ingest(batch: HubIngestBatch, receivedAt: Date, options?: IngestOptions): Promise<IngestOutcome>;
+  /**
+   * True when ingest() applies batches in the order it is called (SQLite: one queue, one
+   * writer): a batch handed over right after another is checked against the cursor that one
+   * leaves. The ingest route then hands a device's next upload over without waiting for the
+   * previous one's answer. Otherwise (PostgreSQL: concurrent transactions on pooled connections)
+   * it waits for that answer.
+   */
+  readonly ingestsInCallOrder?: boolean;
   /** The device's chain head at the hub, or null for a device never seen. */
   deviceCursor(deviceId: string): Promise<DeviceCursor | null>;
   /** Record counts per Asia/Shanghai day, hall, window, outcome, level and flags, for days from..to inclusive. */

@@ -79,14 +79,16 @@ export function cutBatch(
   ratio = 1,
 ): CutBatch {
   if (items.length === 0) throw new RangeError('cutBatch: no items');
-  const head = Buffer.from(`{"device_id":${JSON.stringify(deviceId)},"items":[`);
-  const tail = Buffer.from(']}');
+  // One record to a line (JSON whitespace, so still one JSON document): the hub reads the records
+  // line by line instead of as one large text (hub/ingest-parse.ts, readBatchLines).
+  const head = Buffer.from(`{"device_id":${JSON.stringify(deviceId)},"items":[\n`);
+  const tail = Buffer.from('\n]}');
   const estimate = ratio > 0 && ratio <= 1 ? ratio : 1;
   let raw = head.length + tail.length;
   let n = 0;
   const cap = Math.min(items.length, limits.maxItems);
   while (n < cap) {
-    const add = (items[n] as Uint8Array).length + (n > 0 ? 1 : 0);
+    const add = (items[n] as Uint8Array).length + (n > 0 ? ITEM_SEPARATOR.length : 0);
     if (
       n > 0 &&
       (raw + add > limits.maxRawBytes || (raw + add) * estimate > limits.maxBytes * ESTIMATE_MARGIN)
@@ -98,7 +100,7 @@ export function cutBatch(
   for (let attempts = 1; ; attempts++) {
     const parts: Uint8Array[] = [head];
     for (let i = 0; i < n; i++) {
-      if (i > 0) parts.push(COMMA);
+      if (i > 0) parts.push(ITEM_SEPARATOR);
       parts.push(items[i] as Uint8Array);
     }
     parts.push(tail);
@@ -111,7 +113,7 @@ export function cutBatch(
     n = Math.max(1, Math.min(n - 1, Math.floor(((n * limits.maxBytes) / body.length) * ESTIMATE_MARGIN)));
   }
 }
-const COMMA = Buffer.from(',');
+const ITEM_SEPARATOR = Buffer.from(',\n');
 
 /** Ratings acked per second over a sliding window of recent uploads (progress and ETA). */
 export class UploadRate {

@@ -36,7 +36,7 @@ describe('upload parsing off the event loop (parse workers)', () => {
   it('gives the batch exactly as parsed inline, gzip or not', async () => {
     const text = JSON.stringify(good);
     const plain = await both(input(text));
-    expect(plain).toEqual({ ok: true, batch: good });
+    expect(plain).toEqual({ ok: true, batch: good, noLoneSurrogates: true });
     expect(await both(input(gzipSync(text), { gzip: true }))).toEqual(plain);
     expect(pool.running).toBe(1);
   });
@@ -118,13 +118,21 @@ describe('upload parsing off the event loop (parse workers)', () => {
       if (!r.ok) expect(r).toMatchObject({ statusCode: 503, code: 'PARSER_UNAVAILABLE' });
       else expect(r.batch.items).toHaveLength(500);
     }
-    expect(await pool.parse(input(JSON.stringify(good)))).toEqual({ ok: true, batch: good });
+    expect(await pool.parse(input(JSON.stringify(good)))).toEqual({
+      ok: true,
+      batch: good,
+      noLoneSurrogates: true,
+    });
     expect(pool.running).toBe(1);
   });
 
   it('with no workers, parses inline; a closed pool answers 503', async () => {
     const inline = new IngestParsePool(0);
-    expect(await inline.parse(input(JSON.stringify(good)))).toEqual({ ok: true, batch: good });
+    expect(await inline.parse(input(JSON.stringify(good)))).toEqual({
+      ok: true,
+      batch: good,
+      noLoneSurrogates: true,
+    });
     expect(inline.running).toBe(0);
     const closed = new IngestParsePool(1);
     await closed.close();

@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import { v7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportRatings } from '../../hub/export.ts';
+import { parseIngestBody } from '../../hub/ingest-parse.ts';
+import { INGEST_BODY_LIMIT } from '../../hub/routes/ingest.ts';
 import type { HubStore } from '../../hub/store/types.ts';
 import { canonicalJson, ingestBatchSchema } from '../../src-shared/index.ts';
 import { anyRecordArb, chainAs } from './arbitraries.ts';
@@ -70,5 +72,46 @@ describe('stored records round-trip (property)', () => {
       expect(verifies(record)).toBe(true);
     }
     // Generous: on PostgreSQL (hub-postgres project) each of the 150 runs is a networked transaction.
+  }, 180_000);
+
+  it('the same through the upload parser, one record a line as the counter sends, with what it tells the store', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(anyRecordArb, { minLength: 1, maxLength: 4 }), async (records) => {
+        const deviceId = `lines-${run++}`;
+        const stream = chainAs(
+          deviceId,
+          records.map(() => v7()),
+          records,
+        );
+        // JSON.stringify writes a lone surrogate as a \u escape, as SQLite's json_object does.
+        const body = `{"device_id":${JSON.stringify(deviceId)},"items":[\n${stream.map((r) => JSON.stringify(r)).join(',\n')}\n]}`;
+        const parsed = parseIngestBody({
+          body: Buffer.from(body),
+          gzip: false,
+          deadLetters: false,
+          maxBytes: INGEST_BODY_LIMIT,
+        });
+        if (!parsed.ok) throw new Error(parsed.message);
+        const outcome = await store.ingest(parsed.batch, new Date('2026-11-27T03:00:00Z'), {
+          hashesVerified: true,
+          noLoneSurrogates: parsed.noLoneSurrogates,
+        });
+        expect(outcome.ok && outcome.stored).toBe(stream.length);
+        const ids = new Set(stream.map((r) => r.event_id));
+        const back = [];
+        let after: string | null = null;
+        do {
+          const page = await store.listRatings({ after, limit: 10_000 });
+          back.push(...page.ratings.filter((r) => ids.has(r.event_id)));
+          after = page.next;
+        } while (after);
+        for (const [i, { received_at: _r, ...record }] of back.entries()) {
+          expect(canonicalJson(record)).toBe(canonicalJson(stream[i]));
+          expect(verifies(record)).toBe(true);
+        }
+      }),
+      { numRuns: 100 },
+    );
   }, 180_000);
 });
