@@ -17,12 +17,12 @@ import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { v7 as uuidv7 } from 'uuid';
 import { ADMIN_TOKEN_FILE } from '../hub/server.ts';
 import { openStore } from '../hub/store/open.ts';
 import { CounterStore } from '../src-main/core/store/counter-store.ts';
+import { cutBatch } from '../src-main/core/sync.ts';
 import {
   chainInput,
   GENESIS_HASH,
@@ -165,7 +165,12 @@ async function main() {
   for (const dev of devices) {
     for (let b = 0; b < batchesEach; b++) {
       const items = makeRecords(dev, perBatch, base, t0 + b * 1000);
-      const gz = gzipSync(JSON.stringify({ device_id: dev.id, items }));
+      // The counter's own layout (one record a line, src-main/core/sync.ts cutBatch).
+      const { body: gz } = cutBatch(
+        dev.id,
+        items.map((r) => Buffer.from(JSON.stringify(r))),
+        { maxBytes: 1 << 20, maxItems: items.length, maxRawBytes: 1 << 22 },
+      );
       gzBytes += gz.length;
       dev.batches.push(gz);
     }

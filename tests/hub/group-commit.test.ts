@@ -54,6 +54,23 @@ describe('SQLite hub store group commit', () => {
     expect((await store.summary()).ratings).toBe(10);
   });
 
+  it('a batch failing alone in its group (no savepoint) is rejected and leaves nothing behind', async () => {
+    dir = await makeTempDir();
+    store = openHubStore(dir);
+    const broken = makeStream({ deviceId: 'alone', count: 3 });
+    const last = broken[2];
+    if (!last) throw new Error('stream too short');
+    broken[2] = seal({ ...last, hash: undefined, rated_at: 'not a time' } as never);
+    await expect(store.ingest(batchOf(broken, 1, 3), new Date())).rejects.toThrow();
+    // Its first two rows and its cursor were rolled back with the group's transaction.
+    expect(await store.deviceCursor('alone')).toBeNull();
+    expect((await store.summary()).ratings).toBe(0);
+    // And the store goes on: the same device's good batch is stored after it.
+    const good = makeStream({ deviceId: 'alone', count: 2 });
+    const after = await store.ingest(batchOf(good, 1, 2), new Date());
+    expect(after.ok && after.stored).toBe(2);
+  });
+
   it('answers no batch before its group is fsynced; a failed fsync is a 503 and the resend is stored once', async () => {
     dir = await makeTempDir();
     store = openHubStore(dir);
