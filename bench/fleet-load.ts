@@ -180,6 +180,10 @@ async function main() {
   );
 
   const latencies: number[] = [];
+
+  /** When each acked batch was due (ms from the start), beside its latency: the p99 by window. */
+
+  const dueTimes: number[] = [];
   const heartbeatLatencies: number[] = [];
   let stored = 0;
   let failures = 0;
@@ -215,6 +219,7 @@ async function main() {
           stored += reply.items.filter((i) => i.status === 'stored').length;
           const now = performance.now();
           latencies.push(now - due);
+          dueTimes.push(due - start);
           lastAck = Math.max(lastAck, now);
           break;
         }
@@ -273,9 +278,35 @@ async function main() {
   console.log(
     `store ingest ceiling in the same run: ${Math.round(ceil)}/s; HTTP fleet rate = ${((rate / ceil) * 100).toFixed(0)} % of it`,
   );
+  // By window of due time: a hub that starts cold under the whole fleet shows its catch-up apart
+  // from its steady state.
+  const windowMs = 5000;
+  const windows = new Map<number, number[]>();
+  latencies.forEach((l, i) => {
+    const w = Math.floor((dueTimes[i] ?? 0) / windowMs);
+    windows.set(w, [...(windows.get(w) ?? []), l]);
+  });
+  console.log(
+    `  ack by due time (${windowMs / 1000} s windows): ` +
+      [...windows.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(
+          ([w, ls]) =>
+            `${(w * windowMs) / 1000}s p50 ${quantile(ls, 0.5).toFixed(0)} p99 ${quantile(ls, 0.99).toFixed(0)}`,
+        )
+        .join(' | '),
+  );
+  // Steady state: batches due after the first 10 s (2,000 counters starting at once on a cold
+  // hub is reported above and in the whole-run p99, which the goal is judged on).
+  const steady = latencies.filter((_, i) => (dueTimes[i] ?? 0) >= 10_000);
+  const steadyP99 = quantile(steady, 0.99);
   const okLatency = p99 < 100;
   const okRate = rate >= 20_000;
   console.log(`${okLatency ? 'PASS' : 'FAIL'}  ack p99 ${p99.toFixed(1)} ms (goal < 100 ms)`);
+  if (steady.length > 0)
+    console.log(
+      `${steadyP99 < 100 ? 'pass' : 'fail'}  ack p99 ${steadyP99.toFixed(1)} ms in steady state (batches due after the first 10 s)`,
+    );
   console.log(`${okRate ? 'PASS' : 'FAIL'}  ${Math.round(rate)} ratings/s sustained (goal ≥ 20,000/s)`);
   if (held !== total) console.log(`FAIL  the hub holds ${held} ratings, expected ${total}`);
   process.exitCode = okLatency && okRate && held === total ? 0 : 1;

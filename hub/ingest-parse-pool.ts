@@ -54,7 +54,17 @@ export class IngestParsePool {
     await Promise.all(live.map((s) => s.worker.terminate()));
   }
 
-  /** Workers running now (they start with the first upload). */
+  /**
+   * Starts every worker now rather than with the first upload: a hub restarted under a fleet would
+   * otherwise hold its first uploads while a worker loads (about half a second on a hall server),
+   * and the backlog of that wait takes seconds more to clear.
+   */
+  warm(): void {
+    if (this.closed) return;
+    for (let i = 0; i < this.slots.length; i++) if (!this.slots[i]) this.start(i);
+  }
+
+  /** Workers running now (they start with the first upload, or with warm()). */
   get running(): number {
     return this.slots.filter((s) => s !== null).length;
   }

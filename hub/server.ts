@@ -45,6 +45,12 @@ export interface BuildHubOptions {
   rateLimits?: HubRateLimits | false;
   /** Worker threads parsing upload bodies (hub/ingest-parse-pool.ts); 0 parses inline. Default: one per core but one. */
   parseWorkers?: number | undefined;
+  /**
+   * Start the parse workers with the hub rather than with the first upload. Off here (each test
+   * hub would load a worker); the CLI's hub turns it on, since a hub restarted under a fleet would
+   * otherwise hold its first uploads while a worker loads.
+   */
+  warmParseWorkers?: boolean | undefined;
   /** How long a batch past the cursor waits for the ones before it (hub/routes/ingest.ts). Default SEQ_GAP_WAIT_MS. */
   seqGapWaitMs?: number | undefined;
 }
@@ -76,6 +82,8 @@ export interface StartHubOptions {
   rateLimits?: HubRateLimits | false;
   /** See BuildHubOptions.parseWorkers. */
   parseWorkers?: number | undefined;
+  /** See BuildHubOptions.warmParseWorkers. */
+  warmParseWorkers?: boolean | undefined;
   /** See BuildHubOptions.seqGapWaitMs. */
   seqGapWaitMs?: number | undefined;
 }
@@ -155,6 +163,7 @@ async function assemble(store: HubStore, opts: BuildHubOptions): Promise<Hub> {
     ...context,
     requireSignatures: opts.requireSignatures ?? false,
     parseWorkers: opts.parseWorkers,
+    warmParseWorkers: opts.warmParseWorkers,
     seqGapWaitMs: opts.seqGapWaitMs,
   });
   const signingKey = loadOrCreateHubSigningKey(opts.dataDir);
@@ -192,6 +201,7 @@ export async function startHub(opts: StartHubOptions): Promise<{ url: string; cl
     ...(opts.requireSignatures !== undefined ? { requireSignatures: opts.requireSignatures } : {}),
     rateLimits: opts.rateLimits ?? DEFAULT_RATE_LIMITS,
     parseWorkers: opts.parseWorkers,
+    warmParseWorkers: opts.warmParseWorkers,
     seqGapWaitMs: opts.seqGapWaitMs,
   });
   try {

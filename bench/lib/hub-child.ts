@@ -16,6 +16,8 @@ const hub = await startHub({
   dataDir,
   port: 0,
   logger: false,
+  // As the CLI's hub: parse workers loaded before the fleet's first upload.
+  warmParseWorkers: true,
   // The fleet benchmark enrolls thousands of terminals from one address in seconds; the device
   // limits (what the load exercises) stay as shipped.
   rateLimits: {

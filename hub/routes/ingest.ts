@@ -29,6 +29,8 @@ export interface IngestRouteOptions {
   requireSignatures: boolean;
   /** Worker threads that parse upload bodies; 0 parses inline. Default: defaultParseWorkers(). */
   parseWorkers?: number | undefined;
+  /** Start the parse workers with the hub, not with the first upload (IngestParsePool.warm). */
+  warmParseWorkers?: boolean | undefined;
   /** Default SEQ_GAP_WAIT_MS. */
   seqGapWaitMs?: number | undefined;
 }
@@ -38,6 +40,7 @@ export const ingestRoutes: FastifyPluginAsync<HubContext & IngestRouteOptions> =
   const auth = deviceAuth(ctx);
   const parser = new IngestParsePool(ctx.parseWorkers ?? defaultParseWorkers());
   app.addHook('onClose', () => parser.close());
+  if (ctx.warmParseWorkers) app.addHook('onReady', async () => parser.warm());
   // The body stays bytes here (this plugin's scope only): it is inflated, parsed and checked after
   // the signature check, so a forged upload costs no parsing, and in a parse worker whenever other
   // uploads are in hand (parseUpload).

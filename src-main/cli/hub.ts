@@ -57,6 +57,7 @@ export async function run(argv: string[]): Promise<number> {
     port: portOf(values.port, '--port', 8700),
     host: values.host ?? '127.0.0.1',
     requireSignatures: !allowUnsigned,
+    warmParseWorkers: true,
   });
   if (allowUnsigned)
     process.stderr.write(

@@ -126,6 +126,22 @@ describe('upload parsing off the event loop (parse workers)', () => {
     expect(pool.running).toBe(1);
   });
 
+  it('warm() starts the workers before any upload, and a closed pool starts none', async () => {
+    const warm = new IngestParsePool(1);
+    expect(warm.running).toBe(0);
+    warm.warm();
+    expect(warm.running).toBe(1);
+    expect(await warm.parse(input(JSON.stringify(good)))).toEqual({
+      ok: true,
+      batch: good,
+      noLoneSurrogates: true,
+    });
+    expect(warm.running).toBe(1);
+    await warm.close();
+    warm.warm();
+    expect(warm.running).toBe(0);
+  });
+
   it('with no workers, parses inline; a closed pool answers 503', async () => {
     const inline = new IngestParsePool(0);
     expect(await inline.parse(input(JSON.stringify(good)))).toEqual({
