@@ -361,7 +361,8 @@ export class SqliteHubStore implements HubStore {
       // reply promises is the same; meanwhile the next group is already being written.
       this.guard(() => withoutOwnFsync(this.db, () => this.groupTx(group, results)));
     } catch (error) {
-      // The commit itself failed (disk full, I/O error): nothing of the group was stored.
+      // The commit itself failed (disk full, I/O error), or a batch alone in its group threw:
+      // nothing of the group was stored.
       for (const p of group) p.reject(error);
       return;
     }
