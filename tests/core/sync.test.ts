@@ -11,6 +11,7 @@ import { type CounterConfig, defaultCounterConfig } from '../../src-main/core/co
 import { Counter } from '../../src-main/core/counter.ts';
 import { backoffDelay, parseRetryAfter } from '../../src-main/core/sync.ts';
 import { HUB_API, type StatsReply } from '../../src-shared/index.ts';
+import { hubExport } from '../sync/harness.ts';
 
 let dir: string;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -147,7 +148,7 @@ describe('the error table', () => {
     const hub = await startHub({ dataDir: join(dir, 'hub'), port: 0, logger: false });
     cleanups.push(() => hub.close());
     // A front that refuses batches of more than 3 items, as a hub with a small body limit would.
-    const sizes: number[] = [];
+    const acked: number[] = [];
     const gaps: string[] = [];
     let refused = 0;
     const proxy: Server = createServer(async (req, res) => {
@@ -182,9 +183,11 @@ describe('the error table', () => {
         body,
       });
       const answer = await upstream.text();
-      // What the hub stored. A batch sent ahead of one that was refused is itself refused by the
+      // What the hub took. A batch sent ahead of one that was refused is itself refused by the
       // hub as a seq gap (nothing stored) and sent again: the only other answer allowed here.
-      if (upstream.status === 200) sizes.push(...batch.items.map((i) => i.seq));
+      // Batches stored in one group commit are answered together, so their answers may reach
+      // this front in any order: the order of storing is read from the hub below.
+      if (upstream.status === 200) acked.push(...batch.items.map((i) => i.seq));
       else gaps.push(`${upstream.status} ${(JSON.parse(answer) as { code: string }).code}`);
       res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(answer);
     });
@@ -197,7 +200,11 @@ describe('the error table', () => {
     counter.start();
     await until(() => counter.store.queueStats().queue_depth === 0);
     expect(refused).toBeGreaterThan(0);
-    expect(sizes).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    const oneToTwenty = Array.from({ length: 20 }, (_, i) => i + 1);
+    expect([...acked].sort((a, b) => a - b)).toEqual(oneToTwenty);
+    // Stored once each, in seq order (the export reads in storage order).
+    const { records } = await hubExport(join(dir, 'hub'));
+    expect(records.map((r) => r.seq)).toEqual(oneToTwenty);
     expect(gaps.every((g) => g === '409 SEQ_GAP')).toBe(true);
     expect(await hubTotal(hub.url)).toBe(20);
   });
