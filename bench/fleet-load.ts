@@ -284,7 +284,9 @@ async function main() {
   const windows = new Map<number, number[]>();
   latencies.forEach((l, i) => {
     const w = Math.floor((dueTimes[i] ?? 0) / windowMs);
-    windows.set(w, [...(windows.get(w) ?? []), l]);
+    const bucket = windows.get(w);
+    if (bucket) bucket.push(l);
+    else windows.set(w, [l]);
   });
   console.log(
     `  ack by due time (${windowMs / 1000} s windows): ` +

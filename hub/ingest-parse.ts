@@ -130,7 +130,8 @@ const BATCH_CLOSE = ']}';
  *     {…record…}
  *     ]}
  *
- * read line by line (the batch, and each value's own text), or undefined for any other layout (the caller then parses the whole text).
+ * read line by line (the batch, and each value's own text), or undefined for any other layout
+ * (the caller then parses the whole text).
  * Why by hand: one JSON.parse of the whole body first makes it one string of about a megabyte
  * (UTF-16, since names are Chinese), and making that string cost the hub more than parsing it;
  * 500 small strings cost a tenth. No JSON library reads an array element by element from bytes.

@@ -6,7 +6,8 @@ import { exportRatings } from '../../hub/export.ts';
 import { parseIngestBody } from '../../hub/ingest-parse.ts';
 import { INGEST_BODY_LIMIT } from '../../hub/routes/ingest.ts';
 import type { HubStore } from '../../hub/store/types.ts';
-import { canonicalJson, ingestBatchSchema } from '../../src-shared/index.ts';
+import { cutBatch } from '../../src-main/core/sync.ts';
+import { type AnyRatingRecord, canonicalJson, ingestBatchSchema } from '../../src-shared/index.ts';
 import { anyRecordArb, chainAs } from './arbitraries.ts';
 import { makeTempDir, openTestStore } from './harness.ts';
 import { verifies } from './records.ts';
@@ -22,36 +23,44 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The records chained as one fresh device's stream: shrinking replays values, and a seen event_id would be a duplicate. */
+function freshStream(deviceId: string, records: AnyRatingRecord[]): AnyRatingRecord[] {
+  return chainAs(
+    deviceId,
+    records.map(() => v7()),
+    records,
+  );
+}
+
+/** Reads the stream's records back from the store: each there once, in order, byte for byte, hash verifying. */
+async function expectStoredAsSent(stream: AnyRatingRecord[]): Promise<void> {
+  const ids = new Set(stream.map((r) => r.event_id));
+  const back = [];
+  let after: string | null = null;
+  do {
+    const page = await store.listRatings({ after, limit: 10_000 });
+    back.push(...page.ratings.filter((r) => ids.has(r.event_id)));
+    after = page.next;
+  } while (after);
+  expect(back).toHaveLength(stream.length);
+  for (const [i, { received_at: _r, ...record }] of back.entries()) {
+    expect(canonicalJson(record)).toBe(canonicalJson(stream[i]));
+    expect(verifies(record)).toBe(true);
+  }
+}
+
 describe('stored records round-trip (property)', () => {
   it('any valid record, current or legacy, stored and read back (and exported) still verifies its hash', async () => {
     let run = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(anyRecordArb, { minLength: 1, maxLength: 4 }), async (records) => {
-        // Fresh identities per run: shrinking replays values, and a seen event_id would be a duplicate.
         const deviceId = `prop-${run++}`;
-        const stream = chainAs(
-          deviceId,
-          records.map(() => v7()),
-          records,
-        );
+        const stream = freshStream(deviceId, records);
         // The generator makes only what the contract accepts, as the hub's own parser reads it.
         const batch = ingestBatchSchema.parse({ device_id: deviceId, items: stream });
         const outcome = await store.ingest(batch, new Date('2026-11-27T03:00:00Z'));
         expect(outcome.ok && outcome.stored).toBe(stream.length);
-
-        const ids = new Set(stream.map((r) => r.event_id));
-        const back = [];
-        let after: string | null = null;
-        do {
-          const page = await store.listRatings({ after, limit: 10_000 });
-          back.push(...page.ratings.filter((r) => ids.has(r.event_id)));
-          after = page.next;
-        } while (after);
-        expect(back).toHaveLength(stream.length);
-        for (const [i, { received_at: _r, ...record }] of back.entries()) {
-          expect(canonicalJson(record)).toBe(canonicalJson(stream[i]));
-          expect(verifies(record)).toBe(true);
-        }
+        await expectStoredAsSent(stream);
       }),
       { numRuns: 150 },
     );
@@ -79,37 +88,22 @@ describe('stored records round-trip (property)', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(anyRecordArb, { minLength: 1, maxLength: 4 }), async (records) => {
         const deviceId = `lines-${run++}`;
-        const stream = chainAs(
+        const stream = freshStream(deviceId, records);
+        // The counter's own body (one record a line, gzip). JSON.stringify writes a lone surrogate
+        // as a \u escape, as SQLite's json_object does.
+        const { body } = cutBatch(
           deviceId,
-          records.map(() => v7()),
-          records,
+          stream.map((r) => Buffer.from(JSON.stringify(r))),
+          { maxBytes: 1 << 20, maxItems: stream.length, maxRawBytes: 1 << 22 },
         );
-        // JSON.stringify writes a lone surrogate as a \u escape, as SQLite's json_object does.
-        const body = `{"device_id":${JSON.stringify(deviceId)},"items":[\n${stream.map((r) => JSON.stringify(r)).join(',\n')}\n]}`;
-        const parsed = parseIngestBody({
-          body: Buffer.from(body),
-          gzip: false,
-          deadLetters: false,
-          maxBytes: INGEST_BODY_LIMIT,
-        });
+        const parsed = parseIngestBody({ body, gzip: true, deadLetters: false, maxBytes: INGEST_BODY_LIMIT });
         if (!parsed.ok) throw new Error(parsed.message);
         const outcome = await store.ingest(parsed.batch, new Date('2026-11-27T03:00:00Z'), {
           hashesVerified: true,
           noLoneSurrogates: parsed.noLoneSurrogates,
         });
         expect(outcome.ok && outcome.stored).toBe(stream.length);
-        const ids = new Set(stream.map((r) => r.event_id));
-        const back = [];
-        let after: string | null = null;
-        do {
-          const page = await store.listRatings({ after, limit: 10_000 });
-          back.push(...page.ratings.filter((r) => ids.has(r.event_id)));
-          after = page.next;
-        } while (after);
-        for (const [i, { received_at: _r, ...record }] of back.entries()) {
-          expect(canonicalJson(record)).toBe(canonicalJson(stream[i]));
-          expect(verifies(record)).toBe(true);
-        }
+        await expectStoredAsSent(stream);
       }),
       { numRuns: 100 },
     );
