@@ -51,9 +51,10 @@ function sortedCopy(value: unknown, skip?: string): unknown {
     return out;
   }
   const record = value as Record<string, unknown>;
-  const keys = sortedKeys(Object.keys(record));
+  const shape = shapeOf(Object.keys(record));
+  if (shape.copy) return shape.copy(record, skip, sortedCopy, UNFIT);
   const out: Record<string, unknown> = {};
-  for (const key of keys) {
+  for (const key of shape.sorted) {
     if (key === skip) continue;
     const first = key.charCodeAt(0);
     if ((first >= 48 && first <= 57) || key === '__proto__' || key === 'toJSON') return UNFIT;
@@ -66,12 +67,30 @@ function sortedCopy(value: unknown, skip?: string): unknown {
   return out;
 }
 
+/** A compiled sortedCopy of one object shape (see compileCopy). */
+type ShapeCopy = (
+  record: Record<string, unknown>,
+  skip: string | undefined,
+  nested: (value: unknown) => unknown,
+  unfit: typeof UNFIT,
+) => unknown;
+
+interface Shape {
+  keys: readonly string[];
+  /** The same keys in sorted order (default sort: by UTF-16 code units, as < and > compare). */
+  sorted: readonly string[];
+  /** Times this shape was looked up; it is compiled on its second, so a one-off costs no compile. */
+  hits: number;
+  /** Set once compiled; null when its keys cannot be (see compileCopy). */
+  copy: ShapeCopy | null | undefined;
+}
+
 /**
- * Object.keys(…).sort(), remembered for the last few key lists seen: the records of a batch share
- * a handful of shapes, and sorting 45 field names was most of a record's copy. Default sort orders
- * by UTF-16 code units, the same order as comparing with < and >.
+ * The shape of an object with these keys, remembered for the last few seen: the records of a
+ * batch share a handful of shapes (the record, its pad, its rater, its dimensions), and sorting 45
+ * field names, then inserting them one by one, was most of a record's copy.
  */
-function sortedKeys(keys: string[]): readonly string[] {
+function shapeOf(keys: string[]): Shape {
   for (const shape of shapes) {
     const seen = shape.keys;
     if (seen.length !== keys.length) continue;
@@ -82,16 +101,58 @@ function sortedKeys(keys: string[]): readonly string[] {
         break;
       }
     }
-    if (same) return shape.sorted;
+    if (same) {
+      if (shape.copy === undefined && ++shape.hits >= 2) shape.copy = compileCopy(shape.sorted);
+      return shape;
+    }
   }
-  const sorted = keys.slice().sort();
-  shapes[nextShape] = { keys, sorted };
+  const shape: Shape = { keys, sorted: keys.slice().sort(), hits: 1, copy: undefined };
+  shapes[nextShape] = shape;
   nextShape = (nextShape + 1) % SHAPES;
-  return sorted;
+  return shape;
 }
-const SHAPES = 8;
-const shapes: { keys: readonly string[]; sorted: readonly string[] }[] = [];
+const SHAPES = 16;
+const shapes: Shape[] = [];
 let nextShape = 0;
+
+/** Keys a compiled copy may hold: plain names, so the literal keeps them in the order written. */
+const PLAIN_KEY = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const MAX_COMPILED_KEYS = 64;
+
+/**
+ * sortedCopy of one shape as a single object literal, compiled once per shape. Why by hand: the
+ * copy must be built in sorted key order for JSON.stringify to write the canonical text, and
+ * inserting keys one at a time under computed names takes the engine's slow path per key, while a
+ * literal with fixed names is built in one step (the copy of a record took half the time of
+ * hashing it). Only shapes of plain names are compiled (no integer-like key, which an engine lists
+ * first; no `__proto__`, which a literal would take as the prototype; no `toJSON`); the names
+ * enter the source only as JSON string literals. Each member is checked as sortedCopy checks it:
+ * an undefined or skipped one is left undefined (JSON.stringify omits it, as canonical text does),
+ * a function, symbol or bigint makes the whole copy UNFIT, and a nested object or array is copied.
+ */
+function compileCopy(sorted: readonly string[]): ShapeCopy | null {
+  if (sorted.length > MAX_COMPILED_KEYS) return null;
+  if (sorted.some((k) => !PLAIN_KEY.test(k) || k === '__proto__' || k === 'toJSON')) return null;
+  const lines = sorted.map((key, i) => {
+    const name = JSON.stringify(key);
+    return `let v${i} = skip === ${name} ? undefined : record[${name}];
+if (typeof v${i} === 'object') { if (v${i} !== null) { v${i} = nested(v${i}); if (v${i} === unfit) return unfit; } }
+else if (typeof v${i} === 'function' || typeof v${i} === 'symbol' || typeof v${i} === 'bigint') return unfit;`;
+  });
+  const literal = sorted.map((key, i) => `${JSON.stringify(key)}: v${i}`).join(', ');
+  try {
+    return new Function(
+      'record',
+      'skip',
+      'nested',
+      'unfit',
+      `${lines.join('\n')}\nreturn { ${literal} };`,
+    ) as ShapeCopy;
+  } catch {
+    // A runtime that forbids code from strings (a CSP without unsafe-eval): the copy by key stays.
+    return null;
+  }
+}
 
 /** The canonical text built field by field: for the values sortedCopy cannot take. */
 function handWritten(value: unknown, skip?: string): string {

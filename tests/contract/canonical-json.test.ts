@@ -70,6 +70,44 @@ describe('canonicalJson', () => {
     );
   });
 
+  it('matches the reference through the copy compiled for a shape seen again (fast-check)', () => {
+    // Records of one shape share a compiled copy (src-shared/chain.ts, compileCopy): draw a key list,
+    // then several objects with exactly those keys, so the second one onward takes it. Members
+    // include what makes a copy unfit (a function, a symbol) and nested objects of shared shapes.
+    const key = fc.oneof(
+      fc.constantFrom('seq', 'hash', 'pad', 'a', '_x', '$y', '__proto__', 'toJSON', '0', '10', 'constructor'),
+      fc.stringMatching(/^[A-Za-z_$][A-Za-z0-9_$]{0,8}$/),
+      fc.string(),
+    );
+    const nested = fc.oneof(
+      fc.record({ boot_id: fc.integer(), press_id: fc.integer(), key: fc.integer() }),
+      fc.record({ b: fc.option(fc.string()), a: fc.array(fc.string(), { maxLength: 3 }) }),
+    );
+    const member = fc.oneof(
+      { weight: 6, arbitrary: fc.jsonValue() },
+      { weight: 2, arbitrary: nested },
+      { weight: 1, arbitrary: fc.constant(undefined) },
+      { weight: 1, arbitrary: fc.constant(() => 1) },
+      { weight: 1, arbitrary: fc.constant(Symbol('s')) },
+    );
+    const width = 12;
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(key, { maxLength: width }),
+        fc.array(fc.array(member, { minLength: width, maxLength: width }), { minLength: 2, maxLength: 4 }),
+        (keys, rows) => {
+          for (const row of rows) {
+            const d = Object.fromEntries(keys.map((k, i) => [k, row[i]]));
+            expect(canonicalJson(d)).toBe(reference(d));
+            const { hash: _dropped, ...rest } = d;
+            expect(chainInput(d as never)).toBe(reference(rest));
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
   it('gives the same text whatever order the fields were written in', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 10 }), (d) => {
