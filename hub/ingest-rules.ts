@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import {
   type AnyRatingRecord,
   chainInput,
+  currentIngestBatchSchema,
   type IngestReply,
   ingestBatchSchema,
   ingestEnvelopeBatchSchema,
@@ -150,6 +151,12 @@ const MAX_REASON = 500;
  * does not match its hash) fails the whole batch with the record schema's error, as before.
  */
 export function readIngestBatch(body: unknown, acceptDeadLetters: boolean): ReadBatch {
+  // The common batch, current records only, takes the direct check (the same result); any other,
+  // and any the direct check refuses, the full one (its errors and its dead letters).
+  if (allCurrent(body)) {
+    const current = currentIngestBatchSchema.safeParse(body);
+    if (current.success) return { ok: true, batch: current.data };
+  }
   const parsed = ingestBatchSchema.safeParse(body);
   if (parsed.success) return { ok: true, batch: parsed.data };
   if (!acceptDeadLetters) return { ok: false, error: parsed.error };
@@ -180,4 +187,14 @@ export function readIngestBatch(body: unknown, acceptDeadLetters: boolean): Read
     items.push(dead);
   }
   return { ok: true, batch: { device_id: envelope.data.device_id, items } };
+}
+
+/** A body whose items are all objects carrying their own `outcome` (ingestItemSchema's mark of a current record). */
+function allCurrent(body: unknown): boolean {
+  if (body === null || typeof body !== 'object') return false;
+  const { items } = body as { items?: unknown };
+  return (
+    Array.isArray(items) &&
+    items.every((item) => item !== null && typeof item === 'object' && Object.hasOwn(item, 'outcome'))
+  );
 }

@@ -29,30 +29,53 @@ export const ingestItemSchema = z.unknown().transform((value, ctx): AnyRatingRec
 
 /** A counter's upload: one device's records, oldest first, consecutive seq. */
 export const MAX_BATCH_ITEMS = 500;
+const batchDeviceSchema = z.string().min(1).max(64);
+
+/** What holds across a batch's items: every item is the batch's device's, and seqs run without a gap. */
+function checkBatchItems(
+  batch: { device_id: string; items: readonly { device_id: string; seq: number }[] },
+  ctx: z.RefinementCtx,
+): void {
+  batch.items.forEach((item, i) => {
+    if (item.device_id !== batch.device_id) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['items', i, 'device_id'],
+        message: 'item device_id differs from the batch device_id',
+      });
+    }
+    const prev = batch.items[i - 1];
+    if (prev && item.seq !== prev.seq + 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['items', i, 'seq'],
+        message: `seq must follow ${prev.seq} without a gap`,
+      });
+    }
+  });
+}
+
 export const ingestBatchSchema = z
   .strictObject({
-    device_id: z.string().min(1).max(64),
+    device_id: batchDeviceSchema,
     items: z.array(ingestItemSchema).min(1).max(MAX_BATCH_ITEMS),
   })
-  .superRefine((batch, ctx) => {
-    batch.items.forEach((item, i) => {
-      if (item.device_id !== batch.device_id) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['items', i, 'device_id'],
-          message: 'item device_id differs from the batch device_id',
-        });
-      }
-      const prev = batch.items[i - 1];
-      if (prev && item.seq !== prev.seq + 1) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['items', i, 'seq'],
-          message: `seq must follow ${prev.seq} without a gap`,
-        });
-      }
-    });
-  });
+  .superRefine(checkBatchItems);
+
+/**
+ * ingestBatchSchema for a batch whose items all carry `outcome`: each is then checked against
+ * the current record schema, as ingestItemSchema would choose, but without its per-item wrapper
+ * (a third of the check's time on the hub). It accepts exactly the batches of current records
+ * ingestBatchSchema accepts, with the same result; for anything it refuses, ask
+ * ingestBatchSchema, whose errors name the shape each item was read as.
+ */
+export const currentIngestBatchSchema = z
+  .strictObject({
+    device_id: batchDeviceSchema,
+    items: z.array(ratingRecordSchema).min(1).max(MAX_BATCH_ITEMS),
+  })
+  .superRefine(checkBatchItems);
+
 export type IngestBatch = z.infer<typeof ingestBatchSchema>;
 
 /**
