@@ -100,7 +100,7 @@ describe('a backlog drains with several uploads in flight', () => {
       const store = queued(TOTAL);
       const { state, impl } = watched();
       const db = await drain(store, impl, { signed });
-      expect(UPLOADS_IN_FLIGHT).toBe(3);
+      expect(UPLOADS_IN_FLIGHT).toBe(4);
       expect(state.most).toBe(UPLOADS_IN_FLIGHT);
       expect(state.uploads).toBe(TOTAL / 20);
       const { records } = await hubExport(join(dir, 'hub'), db);
