@@ -44,7 +44,6 @@ function plantUnreadable(store: CounterStore, edit: Record<string, unknown>): nu
     seq: (last.seq as number) + 1,
     event_id: uuidv7(),
     prev_hash: last.hash,
-    acked_at: null,
   };
   row.hash = sha256(chainInput(rowToRecord(row as never, store.deviceId)));
   const cols = Object.keys(row);

@@ -288,8 +288,13 @@ const RECORD_JSON_SQL = `CAST(CASE rec_version WHEN 1 THEN json_object(
     /LIST\((\w+)\)/g,
     `CASE WHEN $1 IS NULL OR $1 = '' THEN '[]' ELSE '[' || replace(json_quote($1), ',', '","') || ']' END`,
   );
+/**
+ * The last seq the hub has said it stores (0 before its first answer): the latest ack mark. The
+ * unacked ratings are exactly those above it (see migration 6), a range of the table's own key.
+ */
+const ACKED_THROUGH_SQL = '(SELECT COALESCE(MAX(through_seq), 0) FROM ack_marks)';
 const UNSENT_JSON_SQL = `SELECT seq, event_id, ${RECORD_JSON_SQL} AS json FROM ratings
-  WHERE acked_at IS NULL AND seq > @after ORDER BY seq LIMIT @limit`;
+  WHERE seq > MAX(@after, ${ACKED_THROUGH_SQL}) ORDER BY seq LIMIT @limit`;
 
 /** An unacked record ready to send: its seq, event id and JSON text as UTF-8 bytes. */
 export interface UnsentJson {
@@ -475,7 +480,7 @@ export class CounterStore {
   /** The oldest records not yet acked by the hub, in seq order (after `afterSeq`, when given). */
   unsentBatch(limit: number, afterSeq = 0): AnyRatingRecord[] {
     const rows = this.db
-      .prepare('SELECT * FROM ratings WHERE acked_at IS NULL AND seq > ? ORDER BY seq LIMIT ?')
+      .prepare(`SELECT * FROM ratings WHERE seq > MAX(?, ${ACKED_THROUGH_SQL}) ORDER BY seq LIMIT ?`)
       .all(afterSeq, limit) as RatingRow[];
     return rows.map((r) => rowToRecord(r, this.deviceId));
   }
@@ -494,24 +499,35 @@ export class CounterStore {
 
   /** The seq of the oldest record not yet acked, or null when everything is. */
   firstUnsentSeq(): number | null {
-    const row = prepared(this.db, 'SELECT MIN(seq) AS s FROM ratings WHERE acked_at IS NULL').get() as {
+    const row = prepared(
+      this.db,
+      `SELECT MIN(seq) AS s FROM ratings WHERE seq > ${ACKED_THROUGH_SQL}`,
+    ).get() as {
       s: number | null;
     };
     return row.s;
   }
 
   /**
-   * Marks what the hub acked. Committed without an fsync of its own (synchronous = NORMAL for this
-   * one statement; the next rating's FULL commit makes it durable): an ack mark lost to a power cut
-   * only makes the counter send those ratings again, and the hub stores each once. Ratings
-   * themselves are never written this way.
+   * Marks what the hub acked: one ack mark, not a write to every rating it covers (migration 6).
+   * Returns how many ratings it newly covers. A mark never reaches past the last rating, so one
+   * recorded later is never taken as acked. Committed without an fsync of its own (synchronous =
+   * NORMAL for this one statement; the next rating's FULL commit makes it durable): a mark lost to
+   * a power cut only makes the counter send those ratings again, and the hub stores each once.
+   * Ratings themselves are never written this way.
    */
   markAckedThrough(seq: number): number {
-    const update = () =>
-      prepared(this.db, 'UPDATE ratings SET acked_at = ? WHERE seq <= ? AND acked_at IS NULL').run(
+    const update = () => {
+      const through = Math.min(seq, lastSeq(this.db));
+      const before = ackedThrough(this.db);
+      if (through <= before) return 0;
+      prepared(this.db, 'INSERT INTO ack_marks (through_seq, acked_at) VALUES (?, ?)').run(
+        through,
         this.now().toISOString(),
-        seq,
-      ).changes;
+      );
+      // Unacked ratings are never pruned and seq has no gaps, so every seq in between is a row.
+      return through - before;
+    };
     return this.guard(() => {
       // SQLite refuses to change the safety level inside a transaction: there the caller's commit decides.
       if (this.db.inTransaction) return update();
@@ -544,14 +560,31 @@ export class CounterStore {
     return deadLetterStats(this.db);
   }
 
-  /** The hub holds less than we thought (restored from a backup): send again everything after its cursor. */
+  /**
+   * The hub holds less than we thought (restored from a backup): send again everything after its
+   * cursor. Marks past the cursor go; what they covered up to the cursor stays acked, at the time
+   * the first of them was given. Returns how many ratings are unacked again.
+   */
   rewindTo(cursor: number): number {
-    return this.guard(
-      () =>
+    return this.transact(() => {
+      const before = ackedThrough(this.db);
+      if (before <= cursor) return 0;
+      const covering = this.db
+        .prepare('SELECT acked_at FROM ack_marks WHERE through_seq > ? ORDER BY through_seq LIMIT 1')
+        .get(cursor) as { acked_at: string };
+      this.db.prepare('DELETE FROM ack_marks WHERE through_seq > ?').run(cursor);
+      if (cursor > ackedThrough(this.db))
         this.db
-          .prepare('UPDATE ratings SET acked_at = NULL WHERE seq > ? AND acked_at IS NOT NULL')
-          .run(cursor).changes,
-    );
+          .prepare('INSERT INTO ack_marks (through_seq, acked_at) VALUES (?, ?)')
+          .run(cursor, covering.acked_at);
+      return (
+        this.db
+          .prepare('SELECT COUNT(*) AS n FROM ratings WHERE seq > ? AND seq <= ?')
+          .get(cursor, before) as {
+          n: number;
+        }
+      ).n;
+    });
   }
 
   /**
@@ -574,10 +607,17 @@ export class CounterStore {
    */
   async pruneAcked(olderThanDays = 30, batch = 500): Promise<PruneResult> {
     const cutoff = new Date(this.now().getTime() - olderThanDays * DAY_MS).toISOString();
+    // Acked before the cutoff: covered by a mark given before it.
     const pick = this.db.prepare(
       `SELECT seq, hash FROM ratings
-       WHERE acked_at IS NOT NULL AND acked_at < ? AND seq < (SELECT MAX(seq) FROM ratings)
-       ORDER BY acked_at, seq LIMIT ?`,
+       WHERE seq <= (SELECT COALESCE(MAX(through_seq), 0) FROM ack_marks WHERE acked_at < ?)
+         AND seq < (SELECT MAX(seq) FROM ratings)
+       ORDER BY seq LIMIT ?`,
+    );
+    // Marks below every row left cover nothing any more; the latest always stays (it is the cursor).
+    const dropMarks = this.db.prepare(
+      `DELETE FROM ack_marks WHERE through_seq < (SELECT MIN(seq) FROM ratings)
+         AND through_seq < (SELECT MAX(through_seq) FROM ack_marks)`,
     );
     const unlink = this.db.prepare('UPDATE pad_presses SET rating_seq = NULL WHERE rating_seq = ?');
     const del = this.db.prepare('DELETE FROM ratings WHERE seq = ?');
@@ -586,7 +626,10 @@ export class CounterStore {
     for (;;) {
       const done = this.transact(() => {
         const rows = pick.all(cutoff, batch) as { seq: number; hash: string }[];
-        if (rows.length === 0) return true;
+        if (rows.length === 0) {
+          dropMarks.run();
+          return true;
+        }
         let unlinked = 0;
         for (const r of rows) {
           unlinked += unlink.run(r.seq).changes;
@@ -604,6 +647,7 @@ export class CounterStore {
         result.pruned += rows.length;
         result.presses_unlinked += unlinked;
         result.batches++;
+        if (rows.length < batch) dropMarks.run();
         return rows.length < batch;
       });
       if (done) return result;
@@ -749,7 +793,7 @@ export function queueStats(db: Db): {
 } {
   const first = prepared(
     db,
-    'SELECT seq, rated_at FROM ratings WHERE acked_at IS NULL ORDER BY seq LIMIT 1',
+    `SELECT seq, rated_at FROM ratings WHERE seq > ${ACKED_THROUGH_SQL} ORDER BY seq LIMIT 1`,
   ).get() as { seq: number; rated_at: string } | undefined;
   const last = prepared(db, 'SELECT MAX(seq) AS s FROM ratings').get() as { s: number | null };
   const lastSeq = last.s ?? 0;
@@ -759,6 +803,16 @@ export function queueStats(db: Db): {
     oldest_unsent_at: first?.rated_at ?? null,
     last_seq: lastSeq,
   };
+}
+
+/** The last seq covered by an ack mark, 0 when none. */
+function ackedThrough(db: Db): number {
+  return (prepared(db, `SELECT ${ACKED_THROUGH_SQL} AS s`).get() as { s: number }).s;
+}
+
+/** The newest rating's seq, 0 when none. */
+function lastSeq(db: Db): number {
+  return (prepared(db, 'SELECT COALESCE(MAX(seq), 0) AS s FROM ratings').get() as { s: number }).s;
 }
 
 /** Dead letters recorded at this counter (readable from a read-only handle, for `haocha status`). */

@@ -179,4 +179,25 @@ export const MIGRATIONS: readonly string[] = [
     at       TEXT NOT NULL                     -- when the hub's reply said so (counter clock)
   ) STRICT;
   `,
+  // 6: acks as marks (issue 6). One row per answer of the hub ("every seq up to through_seq is
+  // stored there") instead of acked_at written into every acked rating: marking a 500-rating
+  // batch acked rewrote 500 rows and two indexes, and the next checkpoint copied them all again;
+  // a mark is one row. The acked ratings were always a prefix of seq (an ack covers a prefix, a
+  // rewind un-acks a suffix, pruning removes acked rows only); marks are taken only below the
+  // first unacked row, so should a store ever break that, the ratings above are sent again (the
+  // hub stores each once) rather than taken as stored.
+  `
+  CREATE TABLE ack_marks (
+    through_seq INTEGER PRIMARY KEY,           -- every rating with seq <= this is stored at the hub
+    acked_at    TEXT NOT NULL                  -- when the hub's answer said so (counter clock)
+  ) STRICT;
+  INSERT INTO ack_marks (through_seq, acked_at)
+    SELECT MAX(seq), acked_at FROM ratings
+    WHERE acked_at IS NOT NULL
+      AND seq < COALESCE((SELECT MIN(seq) FROM ratings WHERE acked_at IS NULL), 9223372036854775807)
+    GROUP BY acked_at;
+  DROP INDEX ratings_unacked;
+  DROP INDEX ratings_acked_at;
+  ALTER TABLE ratings DROP COLUMN acked_at;
+  `,
 ];
