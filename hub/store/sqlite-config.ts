@@ -4,7 +4,14 @@ import type { ConfigStore, StoredConfigVersion } from './types.ts';
 
 /** Config bundle versions on the hub's SQLite file (migration 5): append-only, one row a version. */
 export class SqliteConfigStore implements ConfigStore {
-  constructor(private readonly db: Database.Database) {}
+  /** Prepared once: every heartbeat reads the newest version (server.ts, configVersionOf). */
+  private readonly historyStmt: Database.Statement<[number], Omit<StoredConfigVersion, 'content'>>;
+
+  constructor(private readonly db: Database.Database) {
+    this.historyStmt = db.prepare(
+      'SELECT seq, version, issued_at, content_sha256 FROM config_versions ORDER BY seq DESC LIMIT ?',
+    );
+  }
 
   async publish(content: unknown, issuedAt: Date): Promise<StoredConfigVersion> {
     return this.db.transaction(() => {
@@ -31,10 +38,6 @@ export class SqliteConfigStore implements ConfigStore {
   }
 
   async history(limit: number): Promise<Omit<StoredConfigVersion, 'content'>[]> {
-    return this.db
-      .prepare(
-        'SELECT seq, version, issued_at, content_sha256 FROM config_versions ORDER BY seq DESC LIMIT ?',
-      )
-      .all(limit) as Omit<StoredConfigVersion, 'content'>[];
+    return this.historyStmt.all(limit);
   }
 }
