@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { deadLetterStats, queueStats } from '../core/store/counter-store.ts';
+import { MIGRATIONS } from '../core/store/migrations.ts';
 import { openStoreReadonly } from '../core/store/open.ts';
 import { EXIT, parse, requireString } from './usage.ts';
 
@@ -33,6 +34,13 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const db = openStoreReadonly(path);
     try {
+      // An app just updated, not yet started: its store is migrated at the counter's next start,
+      // and this version's queries do not read the older schema.
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version < MIGRATIONS.length)
+        throw new Error(
+          `store is at schema ${version}; the counter brings it to ${MIGRATIONS.length} when it next starts`,
+        );
       const q = queueStats(db);
       const deviceRow = db.prepare("SELECT value FROM meta WHERE key = 'device_id'").get() as
         | { value: string }

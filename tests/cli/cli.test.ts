@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultCounterConfig } from '../../src-main/core/config.ts';
 import { Counter } from '../../src-main/core/counter.ts';
@@ -75,6 +76,17 @@ describe('haocha', () => {
     expect(status.oldest_unsent_age_s).toBeGreaterThanOrEqual(0);
     expect(status.store.size_bytes).toBeGreaterThan(0);
     await counter.close();
+
+    // A store at an older schema (an app updated but not yet started) is named as such, not misread.
+    const older = new Database(join(dir, 'counter.db'));
+    older.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+    older.close();
+    const pending = haocha('status', '--data', dir);
+    expect(pending.status).toBe(1);
+    expect(JSON.parse(pending.stdout).store).toMatchObject({
+      ok: false,
+      error: `store is at schema ${MIGRATIONS.length - 1}; the counter brings it to ${MIGRATIONS.length} when it next starts`,
+    });
   });
 
   it('hub takes only signed uploads by default; --allow-unsigned accepts unsigned ones with a warning', async () => {
