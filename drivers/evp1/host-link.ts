@@ -89,6 +89,8 @@ export interface HostLinkCounters extends DecoderCounters {
   /** onKey calls. */
   keys: number;
   pingsSent: number;
+  /** ACK, NAK and PING frames not sent because the line was not taking them (MAX_QUEUED_UNRELIABLE). */
+  unreliableDropped: number;
 }
 
 export interface HostLinkOptions {
@@ -222,6 +224,7 @@ export class HostLink {
       naks: s.naksSent,
       naksReceived: s.naksReceived,
       repeats: s.repeats,
+      unreliableDropped: s.unreliableDropped,
       ...this.extra,
     };
   }

@@ -71,7 +71,20 @@ export interface LinkCoreCounters {
   naksReceived: number;
   /** Byte-identical frames re-ACKed without being applied again. */
   repeats: number;
+  /** ACK, NAK, PING and probe frames not sent because MAX_QUEUED_UNRELIABLE were waiting. */
+  unreliableDropped: number;
 }
+
+/**
+ * Unreliable frames (ACK, NAK, PING, probes) waiting to be written, at most. A pad that answers
+ * every NAK with more garbage made the host queue NAKs faster than the line took them, without
+ * bound; when the link then closed, every queued write failed in one run of the event loop, a
+ * stall of 200–600 ms (tests/drivers/flood-pty.test.ts). Dropping one is what a lossy line does
+ * anyway: a reliable frame whose ACK is lost is sent again and its repeat is re-ACKed, a lost
+ * NAK or PING is a timeout on the other end. 256 frames are seconds of a 9600-baud line, so a
+ * working pad never comes near it. Reliable frames are never dropped here.
+ */
+export const MAX_QUEUED_UNRELIABLE = 256;
 
 export class LinkCore {
   readonly decoder = new FrameDecoder();
@@ -87,6 +100,7 @@ export class LinkCore {
     naksSent: 0,
     naksReceived: 0,
     repeats: 0,
+    unreliableDropped: 0,
   };
 
   private readonly transport: Transport;
@@ -94,6 +108,8 @@ export class LinkCore {
   private readonly accepts: ReadonlySet<string>;
   private readonly hooks: LinkCoreHooks;
   private writeQueue: Promise<void> = Promise.resolve();
+  /** Unreliable frames queued and not yet written (see MAX_QUEUED_UNRELIABLE). */
+  private queuedUnreliable = 0;
   private pollTimer: unknown = null;
   private epoch = 0;
 
@@ -207,19 +223,28 @@ export class LinkCore {
   // Sending
 
   /** Records and queues raw bytes; writes go out in order, a failed one does not stop the rest. */
-  write(raw: Uint8Array, type: string): void {
+  write(raw: Uint8Array, type: string): Promise<void> {
     this.stats.framesOut++;
     this.record('tx', raw, type);
     const transport = this.transport;
     this.writeQueue = this.writeQueue.then(() =>
       transport.write(raw).catch((err: Error) => this.hooks.onWriteError?.(err, type)),
     );
+    return this.writeQueue;
   }
 
-  /** ACK, NAK, PING and probes: one send, no retransmission. */
+  /** ACK, NAK, PING and probes: one send, no retransmission; dropped while the queue is full. */
   sendUnreliable(msg: Message): void {
+    if (this.queuedUnreliable >= MAX_QUEUED_UNRELIABLE) {
+      this.stats.unreliableDropped++;
+      return;
+    }
     try {
-      this.write(encodeFrame(this.takeSeq(), msg), msg.type);
+      const raw = encodeFrame(this.takeSeq(), msg);
+      this.queuedUnreliable++;
+      void this.write(raw, msg.type).finally(() => {
+        this.queuedUnreliable--;
+      });
     } catch (err) {
       this.hooks.onSendError?.(err, msg.type);
     }

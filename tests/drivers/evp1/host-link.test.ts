@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildFrame, encodeFrame, fromHex, type KeyStatusCode } from '../../../drivers/evp1/frames.ts';
 import { HostLink, type HostLinkOptions, type KeyPress } from '../../../drivers/evp1/host-link.ts';
+import { MAX_QUEUED_UNRELIABLE } from '../../../drivers/evp1/link-core.ts';
 import { HELLO, settle, type WirePeer, wirePair } from './wire-peer.ts';
 
 const tick = (ms: number) => vi.advanceTimersByTimeAsync(ms);
@@ -541,6 +542,39 @@ describe('HostLink: lifecycle and diagnostics', () => {
     expect(ring.at(-2)).toMatchObject({ dir: 'rx', type: 'PONG' });
     expect(ring.at(-1)?.hex).toMatch(/^A5 5A 01 /);
     expect(typeof ring[0]?.atMs).toBe('number');
+  });
+
+  it('a line that stops taking bytes: NAKs queue up to MAX_QUEUED_UNRELIABLE, the rest are dropped and counted', async () => {
+    const pair = await wirePair();
+    peer = pair.peer;
+    link = new HostLink({ transport: pair.host, onKey: async () => 0, pingIntervalMs: 600_000 });
+    await link.open();
+    await settle();
+    await handshake();
+    // From here the host's writes wait (a pty whose reader stopped): nothing it sends goes out.
+    const line = deferred<void>();
+    const write = pair.host.write.bind(pair.host);
+    pair.host.write = async (bytes) => {
+      await line.promise;
+      return write(bytes);
+    };
+    peer.clear();
+    // A pad answering with garbage: more frames of an unknown TYPE than the queue holds, each worth a NAK 2.
+    const sent = MAX_QUEUED_UNRELIABLE + 40;
+    for (let i = 0; i < sent; i++)
+      await peer.sendRaw(buildFrame(i % 256, 0x55, Uint8Array.of(i & 0xff, i >> 8)));
+    await settle();
+    expect(link.counters.naks).toBe(sent);
+    expect(link.counters.unreliableDropped).toBe(40);
+    // The line takes bytes again: the queued NAKs go out in order, and the queue takes new ones.
+    line.resolve();
+    await settle(MAX_QUEUED_UNRELIABLE * 20);
+    const naks = peer.ofType('NAK').map((f) => f.msg.seq);
+    expect(naks).toEqual(Array.from({ length: MAX_QUEUED_UNRELIABLE }, (_, i) => i % 256));
+    await peer.sendRaw(buildFrame(sent % 256, 0x55, Uint8Array.of(7, 7)));
+    await settle();
+    expect(peer.ofType('NAK').at(-1)?.msg).toEqual({ type: 'NAK', seq: sent % 256, reason: 2 });
+    expect(link.counters.unreliableDropped).toBe(40);
   });
 
   it('a throwing event listener does not break the link', async () => {
