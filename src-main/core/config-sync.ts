@@ -178,13 +178,17 @@ export class ConfigSync extends EventEmitter<{
       this.again = true;
       return this.inFlight;
     }
-    this.inFlight = this.pullOnce().finally(() => {
-      this.inFlight = null;
-      if (this.again) {
-        this.again = false;
-        void this.pull();
-      }
-    });
+    // pullOnce answers every failure it knows as a result; anything else is one too, never a
+    // rejection (pull() is called from timers and hints that do not wait for it).
+    this.inFlight = this.pullOnce()
+      .catch((e: unknown) => this.failed(`config pull failed: ${(e as Error).message}`))
+      .finally(() => {
+        this.inFlight = null;
+        if (this.again) {
+          this.again = false;
+          void this.pull();
+        }
+      });
     return this.inFlight;
   }
 
@@ -259,7 +263,15 @@ export class ConfigSync extends EventEmitter<{
     }
     this.setState({ last_check_at: this.now().toISOString() });
     if (res.status === 304) return { kind: 'not_modified' };
-    const text = await res.text();
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (e) {
+      // The link dropped in the middle of the answer (a poor regiment link): a failed pull, retried
+      // on the next hint or period, never a rejection nobody handles.
+      if (this.abort.signal.aborted) return { kind: 'failed', reason: 'stopped' };
+      return this.failed(`the hub's answer was cut off: ${(e as Error).message}`);
+    }
     if (!res.ok) {
       let reason = `hub answered ${res.status}`;
       try {
