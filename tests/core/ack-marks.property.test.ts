@@ -138,6 +138,19 @@ describe('ack marks (model-based property)', () => {
               { kind: 'ack', back: 0 },
             ],
           ],
+          // A rewind past pruned ratings (a hub restored from an old backup), then an ack: only
+          // the rows left are newly covered (found by this property in CI).
+          [
+            [
+              { kind: 'commit', n: 1 },
+              { kind: 'ack', back: 0 },
+              { kind: 'days', n: 2 },
+              { kind: 'commit', n: 1 },
+              { kind: 'prune', days: 1 },
+              { kind: 'rewind', back: 2 },
+              { kind: 'ack', back: 0 },
+            ],
+          ],
           // Acked exactly `days` ago: not yet older than the cutoff.
           [
             [

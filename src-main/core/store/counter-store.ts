@@ -525,8 +525,10 @@ export class CounterStore {
         through,
         this.now().toISOString(),
       );
-      // Unacked ratings are never pruned and seq has no gaps, so every seq in between is a row.
-      return through - before;
+      // The rows left are one run of seq (pruning takes the oldest first), so the newly covered
+      // ones are those from above the last mark, or from the oldest row left when a rewind went
+      // back past pruned ones, up to `through`.
+      return through - Math.max(before, firstSeq(this.db) - 1);
     };
     return this.guard(() => {
       // SQLite refuses to change the safety level inside a transaction: there the caller's commit decides.
@@ -808,6 +810,11 @@ export function queueStats(db: Db): {
 /** The last seq covered by an ack mark, 0 when none. */
 function ackedThrough(db: Db): number {
   return (prepared(db, `SELECT ${ACKED_THROUGH_SQL} AS s`).get() as { s: number }).s;
+}
+
+/** The oldest rating's seq left (after pruning), 0 when none. */
+function firstSeq(db: Db): number {
+  return (prepared(db, 'SELECT COALESCE(MIN(seq), 0) AS s FROM ratings').get() as { s: number }).s;
 }
 
 /** The newest rating's seq, 0 when none. */
