@@ -293,6 +293,7 @@ const RECORD_JSON_SQL = `CAST(CASE rec_version WHEN 1 THEN json_object(
  * unacked ratings are exactly those above it (see migration 6), a range of the table's own key.
  */
 const ACKED_THROUGH_SQL = '(SELECT COALESCE(MAX(through_seq), 0) FROM ack_marks)';
+const INSERT_MARK_SQL = 'INSERT INTO ack_marks (through_seq, acked_at) VALUES (?, ?)';
 const UNSENT_JSON_SQL = `SELECT seq, event_id, ${RECORD_JSON_SQL} AS json FROM ratings
   WHERE seq > MAX(@after, ${ACKED_THROUGH_SQL}) ORDER BY seq LIMIT @limit`;
 
@@ -521,10 +522,7 @@ export class CounterStore {
       const through = Math.min(seq, lastSeq(this.db));
       const before = ackedThrough(this.db);
       if (through <= before) return 0;
-      prepared(this.db, 'INSERT INTO ack_marks (through_seq, acked_at) VALUES (?, ?)').run(
-        through,
-        this.now().toISOString(),
-      );
+      prepared(this.db, INSERT_MARK_SQL).run(through, this.now().toISOString());
       // The rows left are one run of seq (pruning takes the oldest first), so the newly covered
       // ones are those from above the last mark, or from the oldest row left when a rewind went
       // back past pruned ones, up to `through`.
@@ -575,10 +573,7 @@ export class CounterStore {
         .prepare('SELECT acked_at FROM ack_marks WHERE through_seq > ? ORDER BY through_seq LIMIT 1')
         .get(cursor) as { acked_at: string };
       this.db.prepare('DELETE FROM ack_marks WHERE through_seq > ?').run(cursor);
-      if (cursor > ackedThrough(this.db))
-        this.db
-          .prepare('INSERT INTO ack_marks (through_seq, acked_at) VALUES (?, ?)')
-          .run(cursor, covering.acked_at);
+      if (cursor > ackedThrough(this.db)) prepared(this.db, INSERT_MARK_SQL).run(cursor, covering.acked_at);
       return (
         this.db
           .prepare('SELECT COUNT(*) AS n FROM ratings WHERE seq > ? AND seq <= ?')
@@ -797,13 +792,12 @@ export function queueStats(db: Db): {
     db,
     `SELECT seq, rated_at FROM ratings WHERE seq > ${ACKED_THROUGH_SQL} ORDER BY seq LIMIT 1`,
   ).get() as { seq: number; rated_at: string } | undefined;
-  const last = prepared(db, 'SELECT MAX(seq) AS s FROM ratings').get() as { s: number | null };
-  const lastSeq = last.s ?? 0;
+  const last = lastSeq(db);
   return {
-    queue_depth: first ? lastSeq - first.seq + 1 : 0,
-    last_acked_seq: first ? first.seq - 1 : lastSeq,
+    queue_depth: first ? last - first.seq + 1 : 0,
+    last_acked_seq: first ? first.seq - 1 : last,
     oldest_unsent_at: first?.rated_at ?? null,
-    last_seq: lastSeq,
+    last_seq: last,
   };
 }
 
