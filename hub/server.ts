@@ -58,6 +58,15 @@ export interface BuildHubOptions {
 /** Body limit of a route that names none (as before); routes with small bodies name their own. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
+/**
+ * Connections the kernel holds for the hub until its event loop accepts them. Node's default
+ * (511) is less than a division's fleet: when 2,000 counters connect at once (the hub restarted,
+ * the link back) while the event loop is busy, the kernel drops the SYNs beyond it, and each
+ * dropped counter retries after 1, 3, 7, 15, 31 s (TCP's own backoff), so its upload waits half a
+ * minute for a hub with capacity to spare. Linux caps it at net.core.somaxconn (4096 on Debian).
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export interface Hub {
   app: FastifyInstance;
   store: HubStore;
@@ -207,7 +216,7 @@ export async function startHub(opts: StartHubOptions): Promise<{ url: string; cl
     seqGapWaitMs: opts.seqGapWaitMs,
   });
   try {
-    await hub.app.listen({ port: opts.port, host: opts.host ?? '127.0.0.1' });
+    await hub.app.listen({ port: opts.port, host: opts.host ?? '127.0.0.1', backlog: LISTEN_BACKLOG });
   } catch (error) {
     await hub.close();
     throw error;
