@@ -4,7 +4,7 @@ import { HUB_ERROR_CODES } from '../src-shared/index.ts';
 import { loadOrCreateSecret } from '../src-shared/secret-file.ts';
 import { loadOrCreateHubSigningKey } from './config-signing.ts';
 import { HUB_HTTP_ERROR_CODES, HubHttpError, hubError, sendHubError } from './errors.ts';
-import { hubLoggerOptions } from './logging.ts';
+import { HubLogController, hubLoggerOptions } from './logging.ts';
 import { HubMetrics } from './metrics.ts';
 import { routeKey } from './openapi.ts';
 import { DEFAULT_RATE_LIMITS, type HubRateLimits, registerRateLimits } from './rate-limit.ts';
@@ -109,7 +109,11 @@ export async function buildHub(opts: BuildHubOptions): Promise<Hub> {
 }
 
 async function assemble(store: HubStore, opts: BuildHubOptions): Promise<Hub> {
-  const app = Fastify({ logger: hubLoggerOptions(opts.logger), bodyLimit: DEFAULT_BODY_LIMIT });
+  const app = Fastify({
+    logger: hubLoggerOptions(opts.logger),
+    logController: new HubLogController(),
+    bodyLimit: DEFAULT_BODY_LIMIT,
+  });
   const routes = new Set<string>();
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat())

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { EXIT, parse, portOf, requireString, UsageError, untilSignal } from './usage.ts';
 
-export const usage = `usage: haocha hub --data DIR [--db URL] [--port N] [--host ADDR] [--allow-unsigned]
+export const usage = `usage: haocha hub --data DIR [--db URL] [--port N] [--host ADDR] [--allow-unsigned] [--log-level L]
        haocha hub export --data DIR [--db URL] [--since ISO] [--format jsonl|csv]
        haocha hub token --data DIR [--db URL] --hall ID --window ID [--ttl-hours N] [--hub URL]
        haocha hub revoke --data DIR [--db URL] --device ID --reason TEXT
@@ -20,6 +20,9 @@ and a web page of today's counts at http://ADDR:N/.
   --format F       export: jsonl (default) or csv, to standard output
   --allow-unsigned  also accept uploads from terminals not enrolled yet (transition only; by
                    default the hub takes only requests signed by an enrolled terminal)
+  --log-level L    fatal, error, warn, info (default) or debug: JSON lines on standard output;
+                   a refused request is a warn line, a failed one an error line, and only debug
+                   also logs each request that succeeded (the volume is in /metrics)
 
 token: makes a single-use enrollment token for one terminal (hall + window), valid 24 h by
 default, and prints it as text and as a QR code; the terminal runs
@@ -32,6 +35,8 @@ hub signs for each terminal; a running hub serves it at once and hints it on the
 config show prints the version in force, config history the versions published, newest first.
 `;
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug'];
+
 export async function run(argv: string[]): Promise<number> {
   if (argv[0] === 'export') return runExport(argv.slice(1));
   if (argv[0] === 'token') return runToken(argv.slice(1));
@@ -43,16 +48,21 @@ export async function run(argv: string[]): Promise<number> {
     port: { type: 'string' },
     host: { type: 'string' },
     'allow-unsigned': { type: 'boolean' },
+    'log-level': { type: 'string' },
     // The old opt-in, now the default: still accepted so existing scripts keep working.
     'require-signatures': { type: 'boolean' },
   });
   const allowUnsigned = values['allow-unsigned'] === true;
   if (allowUnsigned && values['require-signatures'] === true)
     throw new UsageError('--allow-unsigned and --require-signatures contradict each other');
+  const level = values['log-level'] ?? 'info';
+  if (!LOG_LEVELS.includes(level))
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${level}`);
   const dataDir = resolve(requireString(values.data, '--data DIR'));
   const { startHub } = await import('../../hub/server.ts');
   const hub = await startHub({
     dataDir,
+    logger: { level },
     db: values.db,
     port: portOf(values.port, '--port', 8700),
     host: values.host ?? '127.0.0.1',

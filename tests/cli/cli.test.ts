@@ -36,6 +36,9 @@ describe('haocha', () => {
     expect(badFlag.stderr).toMatch(/--colour/);
     expect(haocha('counter', '--data', dir, '--hub', 'ftp://x', '--pad', 'sim').status).toBe(2);
     expect(haocha('hub', '--port', '99999', '--data', dir).status).toBe(2);
+    const loud = haocha('hub', '--data', dir, '--log-level', 'loud');
+    expect(loud.status).toBe(2);
+    expect(loud.stderr).toMatch(/--log-level must be one of fatal, error, warn, info, debug, got loud/);
   });
 
   it('status reports the queue, last acked seq and store as JSON, and exits 1 when there is no store', async () => {

@@ -15,8 +15,7 @@ let url: string;
 let lines: Record<string, unknown>[];
 let raw: string;
 
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'haocha-hublog-'));
+async function startLoggedHub(level: 'info' | 'debug'): Promise<void> {
   lines = [];
   raw = '';
   const stream = new Writable({
@@ -28,12 +27,16 @@ beforeEach(async () => {
   });
   hub = await buildHub({
     dataDir: join(dir, 'hub'),
-    logger: { level: 'info', stream },
+    logger: { level, stream },
     requireSignatures: true,
     rateLimits: false,
   });
   await hub.app.listen({ port: 0, host: '127.0.0.1' });
   url = `http://127.0.0.1:${(hub.app.server.address() as { port: number }).port}`;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'haocha-hublog-'));
 });
 afterEach(async () => {
   await hub.close();
@@ -41,6 +44,8 @@ afterEach(async () => {
 });
 
 it('logs JSON request lines without the admin token, signatures or enrollment tokens, and names the signing device', async () => {
+  // debug: every request's lines (at info only refusals, failures and slow requests have them).
+  await startLoggedHub('debug');
   const admin = readFileSync(join(dir, 'hub', ADMIN_TOKEN_FILE), 'utf8').trim();
   const made = await fetch(`${url}${HUB_API}/admin/enrollment-tokens`, {
     method: 'POST',
@@ -91,4 +96,49 @@ it('logs JSON request lines without the admin token, signatures or enrollment to
   const completed = lines.filter((l) => l.msg === 'request completed');
   const ingestDone = completed.find((l) => l.reqId === (ingestLine as unknown as { reqId: string }).reqId);
   expect(ingestDone?.device_id).toBe(deviceId);
+});
+
+it('at info, logs no line for a request that succeeded, and a refused one as a warn line that says what it was', async () => {
+  await startLoggedHub('info');
+  const admin = readFileSync(join(dir, 'hub', ADMIN_TOKEN_FILE), 'utf8').trim();
+  const made = await fetch(`${url}${HUB_API}/admin/enrollment-tokens`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ hall_id: 'H1', window_id: 'W01' }),
+  });
+  const { token } = (await made.json()) as { token: string };
+  const deviceId = 'ctr-log-2';
+  const keyStore = new FileKeyStore(join(dir, 'ctr'));
+  await enroll({ dataDir: join(dir, 'ctr'), hubUrl: url, token, deviceId, appVersion: '0.1.0', keyStore });
+  const signer = new RequestSigner(deviceId, keyStore.load() as DeviceKey);
+  const body = Buffer.from(JSON.stringify(batchOf(makeStream({ deviceId, count: 1 }), 1, 1)));
+  const headers = await signer.headers('POST', `${url}${HUB_API}/ingest`, body, {
+    'content-type': 'application/json',
+  });
+  const post = (h: Record<string, string>) =>
+    fetch(`${url}${HUB_API}/ingest`, { method: 'POST', headers: h, body: new Uint8Array(body) });
+  expect((await post(headers)).status).toBe(200);
+  expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  // The same signed request again: its nonce is spent, a replay.
+  expect((await post(headers)).status).toBe(401);
+  // No signature at all.
+  expect((await post({ 'content-type': 'application/json' })).status).toBe(401);
+  await hub.close();
+
+  expect(lines.filter((l) => l.msg === 'incoming request')).toEqual([]);
+  const completed = lines.filter((l) => l.msg === 'request completed') as {
+    level: number;
+    req: { method: string; url: string; headers: Record<string, string> };
+    res: { statusCode: number };
+    responseTime: number;
+  }[];
+  // Only the two refusals: the token, the enrollment, the upload and the probe that succeeded
+  // (quickly) have no line at info.
+  expect(completed.map((l) => [l.level, l.res.statusCode, l.req.method, l.req.url])).toEqual([
+    [40, 401, 'POST', `${HUB_API}/ingest`],
+    [40, 401, 'POST', `${HUB_API}/ingest`],
+  ]);
+  expect(completed[0]?.req.headers.signature).toBe('[Redacted]');
+  expect(typeof completed[0]?.responseTime).toBe('number');
+  for (const secret of [admin, token, String(headers.signature)]) expect(raw).not.toContain(secret);
 });
