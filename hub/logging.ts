@@ -76,9 +76,9 @@ export const SLOW_REQUEST_MS = 1000;
  * every "incoming request") at debug. At 2,000 counters (a heartbeat each every 30 s, an upload
  * with every few ratings) info for every request is 130 to 900 lines a second, tens of millions a
  * day on a hall server's disk, in which the refusals an operator looks for are lost; the volume
- * is in /metrics. `haocha hub --log-level debug` gives every request again. A line at warn or above carries
- * the request (method, url, the headers kept by the serializer, redacted), since its "incoming
- * request" line is at debug.
+ * is in /metrics. `haocha hub --log-level debug` gives every request again. A line at warn or
+ * above carries the request (method, url, the headers kept by the serializer, redacted), since
+ * its "incoming request" line is at debug.
  */
 export class HubLogController extends LogController {
   override incomingRequest(request: FastifyRequest): void {
