@@ -1,13 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LISTEN_BACKLOG } from '../../hub/server.ts';
+import { spawnCliHub } from '../helpers/cli-hub.ts';
 import { makeTempDir } from './harness.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/haocha.mjs', import.meta.url));
 
 /** Node's own listen backlog, which a fleet reconnecting at once overflows. */
 const NODE_DEFAULT_BACKLOG = 511;
@@ -51,24 +49,10 @@ afterEach(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function startHub(dataDir: string): Promise<URL> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'hub', '--data', dataDir, '--port', '0'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    hub = child;
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const url = /hub listening on (http:\/\/\S+)/.exec(out)?.[1];
-      if (url) resolve(new URL(url));
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('exit', (code) => reject(new Error(`hub exited ${code}: ${err}`)));
-  });
+async function startHub(dataDir: string): Promise<URL> {
+  const started = spawnCliHub('--data', dataDir);
+  hub = started.child;
+  return new URL(await started.url);
 }
 
 /** Resolves true once connected, false if not within `ms` (its SYN dropped, waiting to be retried). */

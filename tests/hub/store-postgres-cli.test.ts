@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openPostgresHubStore } from '../../hub/store/postgres/store.ts';
+import { spawnCliHub } from '../helpers/cli-hub.ts';
 import { freshPgUrl, makeTempDir } from './harness.ts';
 import { batchOf, makeStream } from './records.ts';
 
@@ -38,25 +39,11 @@ afterEach(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** `haocha hub … --port 0` in a child process; resolves with its URL once it listens. */
+/** `haocha hub … --port 0` in a child process (stopped after each test); resolves with its URL. */
 function startCliHub(...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'hub', ...args, '--port', '0'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server = child;
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const url = /hub listening on (http:\/\/\S+)/.exec(out)?.[1];
-      if (url) resolve(url);
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('exit', (code) => reject(new Error(`hub exited ${code}: ${err}`)));
-  });
+  const started = spawnCliHub(...args);
+  server = started.child;
+  return started.url;
 }
 
 describe('haocha hub --db postgres://…', () => {
