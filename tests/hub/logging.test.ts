@@ -43,9 +43,8 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-it('logs JSON request lines without the admin token, signatures or enrollment tokens, and names the signing device', async () => {
-  // debug: every request's lines (at info only refusals, failures and slow requests have them).
-  await startLoggedHub('debug');
+/** Makes an enrollment token with the admin token, enrolls `deviceId` with it, and signs as it. */
+async function enrollDevice(deviceId: string) {
   const admin = readFileSync(join(dir, 'hub', ADMIN_TOKEN_FILE), 'utf8').trim();
   const made = await fetch(`${url}${HUB_API}/admin/enrollment-tokens`, {
     method: 'POST',
@@ -53,9 +52,26 @@ it('logs JSON request lines without the admin token, signatures or enrollment to
     body: JSON.stringify({ hall_id: 'H1', window_id: 'W01' }),
   });
   const { token } = (await made.json()) as { token: string };
-  const deviceId = 'ctr-log-1';
   const keyStore = new FileKeyStore(join(dir, 'ctr'));
   await enroll({ dataDir: join(dir, 'ctr'), hubUrl: url, token, deviceId, appVersion: '0.1.0', keyStore });
+  const signer = new RequestSigner(deviceId, keyStore.load() as DeviceKey);
+  return { admin, token, signer };
+}
+
+/** A one-rating upload of `deviceId`, signed by `signer`. */
+async function signedUpload(signer: RequestSigner, deviceId: string) {
+  const body = Buffer.from(JSON.stringify(batchOf(makeStream({ deviceId, count: 1 }), 1, 1)));
+  const headers = await signer.headers('POST', `${url}${HUB_API}/ingest`, body, {
+    'content-type': 'application/json',
+  });
+  return { body, headers };
+}
+
+it('logs JSON request lines without the admin token, signatures or enrollment tokens, and names the signing device', async () => {
+  // debug: every request's lines (at info only refusals, failures and slow requests have them).
+  await startLoggedHub('debug');
+  const deviceId = 'ctr-log-1';
+  const { admin, token, signer } = await enrollDevice(deviceId);
   // A second try with the spent token: refused, and logged as refused, still without the token.
   const again = await fetch(`${url}${HUB_API}/enroll`, {
     method: 'POST',
@@ -69,11 +85,7 @@ it('logs JSON request lines without the admin token, signatures or enrollment to
   });
   expect(again.status).toBe(401);
 
-  const signer = new RequestSigner(deviceId, keyStore.load() as DeviceKey);
-  const body = Buffer.from(JSON.stringify(batchOf(makeStream({ deviceId, count: 1 }), 1, 1)));
-  const headers = await signer.headers('POST', `${url}${HUB_API}/ingest`, body, {
-    'content-type': 'application/json',
-  });
+  const { body, headers } = await signedUpload(signer, deviceId);
   const up = await fetch(`${url}${HUB_API}/ingest`, { method: 'POST', headers, body: new Uint8Array(body) });
   expect(up.status).toBe(200);
   await hub.close();
@@ -100,21 +112,9 @@ it('logs JSON request lines without the admin token, signatures or enrollment to
 
 it('at info, logs no line for a request that succeeded, and a refused one as a warn line that says what it was', async () => {
   await startLoggedHub('info');
-  const admin = readFileSync(join(dir, 'hub', ADMIN_TOKEN_FILE), 'utf8').trim();
-  const made = await fetch(`${url}${HUB_API}/admin/enrollment-tokens`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ hall_id: 'H1', window_id: 'W01' }),
-  });
-  const { token } = (await made.json()) as { token: string };
   const deviceId = 'ctr-log-2';
-  const keyStore = new FileKeyStore(join(dir, 'ctr'));
-  await enroll({ dataDir: join(dir, 'ctr'), hubUrl: url, token, deviceId, appVersion: '0.1.0', keyStore });
-  const signer = new RequestSigner(deviceId, keyStore.load() as DeviceKey);
-  const body = Buffer.from(JSON.stringify(batchOf(makeStream({ deviceId, count: 1 }), 1, 1)));
-  const headers = await signer.headers('POST', `${url}${HUB_API}/ingest`, body, {
-    'content-type': 'application/json',
-  });
+  const { admin, token, signer } = await enrollDevice(deviceId);
+  const { body, headers } = await signedUpload(signer, deviceId);
   const post = (h: Record<string, string>) =>
     fetch(`${url}${HUB_API}/ingest`, { method: 'POST', headers: h, body: new Uint8Array(body) });
   expect((await post(headers)).status).toBe(200);
