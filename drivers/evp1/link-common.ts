@@ -83,6 +83,19 @@ export interface Outgoing {
   reject(err: LinkError): void;
   /** Made when the send starts, so a timeout keeps the caller's stack. */
   timeoutError: LinkError;
+  /** No NAK ends this frame: each lets the retransmission timer carry on (see StartOptions). */
+  keepOnNak: boolean;
+}
+
+export interface StartOptions {
+  /**
+   * For a frame the peer cannot mean to refuse: every NAK is treated as "busy". A pad's KEY is
+   * one: every EVP/1 host reads KEY, and the pad built a valid payload, so a NAK 2 or 4 for its
+   * SEQ can only answer a corrupted copy that passed the CRC-16 (about one corrupted frame in
+   * 65,536) or a false frame found while resyncing. Giving the press up on it would lose a
+   * press the line merely damaged; the 6-send budget still bounds it (then NO_ACK).
+   */
+  keepOnNak?: boolean;
 }
 
 export interface ReliableSenderHooks {
@@ -116,7 +129,7 @@ export class ReliableSender {
   }
 
   /** Like send(), but tells the SEQ; throws a LinkError when `msg` cannot be encoded. */
-  start(msg: Message): { seq: number; done: Promise<number> } {
+  start(msg: Message, options: StartOptions = {}): { seq: number; done: Promise<number> } {
     const timeoutError = new LinkError(
       'NO_ACK',
       `${msg.type}: no ACK after ${1 + this.hooks.maxRetransmits} sends`,
@@ -136,7 +149,17 @@ export class ReliableSender {
       resolve = res;
       reject = rej;
     });
-    const out: Outgoing = { seq, raw, name: msg.type, sends: 0, timer: null, resolve, reject, timeoutError };
+    const out: Outgoing = {
+      seq,
+      raw,
+      name: msg.type,
+      sends: 0,
+      timer: null,
+      resolve,
+      reject,
+      timeoutError,
+      keepOnNak: options.keepOnNak === true,
+    };
     this.pending.set(seq, out);
     this.transmit(out);
     return { seq, done };
@@ -151,11 +174,14 @@ export class ReliableSender {
     return true;
   }
 
-  /** A NAK other than "busy" ends the frame; "busy" lets the retransmission timer carry on. */
+  /**
+   * A NAK other than "busy" ends the frame, unless it was started with keepOnNak; "busy" lets the
+   * retransmission timer carry on.
+   */
   nak(seq: number, reason: number, busy: boolean): boolean {
     const out = this.pending.get(seq);
     if (!out) return false;
-    if (busy) return true;
+    if (busy || out.keepOnNak) return true;
     this.finish(out);
     out.reject(new LinkError('NAK', `${out.name} refused with NAK reason ${reason}`, reason));
     return true;

@@ -66,6 +66,8 @@ export interface PadSimulatorCounters {
   framesOut: number;
   retransmits: number;
   naksSent: number;
+  /** NAKs from the host (on a damaged line, NAKs of KEYs the host read damaged; see sendPress). */
+  naksReceived: number;
   repeats: number;
   badCrc: number;
   resyncs: number;
@@ -214,6 +216,7 @@ export class PadSimulator {
       framesOut: s.framesOut,
       retransmits: s.retransmits,
       naksSent: s.naksSent,
+      naksReceived: s.naksReceived,
       repeats: s.repeats,
       badCrc: d.badCrc,
       resyncs: d.resyncs,
@@ -379,27 +382,22 @@ export class PadSimulator {
 
   private sendPress(press: PendingPress): void {
     const generation = this.generation;
-    const { seq, done } = this.sender.start({
-      type: 'KEY',
-      pressId: press.pressId,
-      key: press.key,
-      uptimeMs: press.uptimeMs,
-    });
+    const { seq, done } = this.sender.start(
+      { type: 'KEY', pressId: press.pressId, key: press.key, uptimeMs: press.uptimeMs },
+      // A NAK for a KEY answers a copy the line damaged (StartOptions.keepOnNak): resend it.
+      { keepOnNak: true },
+    );
     press.inFlight = true;
     press.seq = seq;
     done.then(
       (status) => {
         if (generation === this.generation) this.settlePress(press, status);
       },
-      (err: LinkError) => {
+      () => {
         if (generation !== this.generation) return;
         press.inFlight = false;
-        if (err.code === 'NAK') {
-          // The host refused the frame itself (bad payload / unknown): re-sending cannot help.
-          this.presses.delete(press.pressId);
-          press.reject(err);
-        }
-        // NO_ACK: held; linkFailed() has lit the error light and the press waits for a HELLO ACK.
+        // NO_ACK (a KEY never ends on a NAK): held; linkFailed() has lit the error light and the
+        // press waits for a HELLO ACK.
       },
     );
   }

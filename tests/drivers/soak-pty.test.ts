@@ -62,9 +62,11 @@ describe('soak over a pty pair', () => {
     console.log(
       `soak: ${PRESSES} presses in ${(r.durationMs / 1000).toFixed(1)} s, ${acked} ACKed 0, ` +
         `${r.ratings.length} ratings, ${r.notRatings} not ratings, ${r.corruptedBytes} bytes corrupted, ` +
-        `pad retransmits ${r.padRetransmits}, host ${JSON.stringify(r.host)}, ` +
+        `pad retransmits ${r.padRetransmits}, NAKs to the pad ${r.padNaksReceived}, host ${JSON.stringify(r.host)}, ` +
         `reconnect ms ${r.reconnectMs.map(Math.round).join(', ')}`,
     );
+    const givenUp = r.generated.filter((g) => g.error !== undefined);
+    if (givenUp.length > 0) console.log('soak: presses the pad gave up', JSON.stringify(givenUp));
     expect(soakViolations(r)).toEqual([]);
     // Nothing is power-cycled with a press in flight, and each press had a window: all end ACKed 0.
     expect(acked).toBe(PRESSES);

@@ -62,6 +62,8 @@ export interface SoakPress {
   key: Key;
   /** ACK status the pad saw; null if the press was lost to a power cycle before any ACK. */
   status: number | null;
+  /** Why the pad gave the press up, when it did. */
+  error?: string;
 }
 
 export interface SoakResult {
@@ -76,6 +78,8 @@ export interface SoakResult {
   unplugs: number;
   corruptedBytes: number;
   padRetransmits: number;
+  /** NAKs the pad got from the host: answers to copies the line damaged past the CRC. */
+  padNaksReceived: number;
   host: SupervisorCounters;
   /** Press ids the pad got back that differ from our own count (should be none). */
   idMismatches: number;
@@ -206,8 +210,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
           entry.status = r.status;
           if (r.pressId !== entry.pressId) idMismatches++;
         },
-        () => {
+        (err: Error) => {
           entry.status = null;
+          entry.error = err.message;
         },
       );
       const tracked = p.finally(() => {
@@ -245,6 +250,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     unplugs,
     corruptedBytes: line.corrupted,
     padRetransmits: sim.counters.retransmits,
+    padNaksReceived: sim.counters.naksReceived,
     host: sup.counters,
     idMismatches,
   };

@@ -239,6 +239,54 @@ describe('PadSimulator: presses', () => {
     await expect(p).resolves.toEqual({ status: 1, pressId: 1 });
   });
 
+  it('a NAK for a KEY (a damaged copy that passed the CRC) does not give the press up: it is re-sent', async () => {
+    await setup();
+    await ackLast('HELLO');
+    let settled = false;
+    const p = sim.press(2).finally(() => {
+      settled = true;
+    });
+    await settle();
+    const seq = host.ofType('KEY')[0]?.seq ?? -1;
+    // What a host answers to a copy whose TYPE (2) or payload (4) the line changed.
+    await host.send(1, { type: 'NAK', seq, reason: 2 });
+    await host.send(2, { type: 'NAK', seq, reason: 4 });
+    await settle();
+    expect(settled).toBe(false);
+    await tick(300);
+    const keys = host.ofType('KEY');
+    expect(keys).toHaveLength(2);
+    expect(keys.map((k) => k.seq)).toEqual([seq, seq]);
+    await ackLast('KEY', 0, 3);
+    await expect(p).resolves.toEqual({ status: 0, pressId: 1 });
+  });
+
+  it('a KEY NAKed on every send is held like an unanswered one, not lost', async () => {
+    await setup();
+    await ackLast('HELLO');
+    let settled = false;
+    const p = sim.press(5).finally(() => {
+      settled = true;
+    });
+    for (let i = 0; i < 6; i++) {
+      await settle();
+      await host.send(1 + i, { type: 'NAK', seq: host.ofType('KEY').at(-1)?.seq ?? -1, reason: 4 });
+      await tick(300);
+    }
+    await tick(300);
+    expect(host.ofType('KEY')).toHaveLength(6);
+    expect(settled).toBe(false);
+    expect(sim.pendingPresses).toBe(1);
+    expect(sim.display.errorLight).toBe(true);
+    host.clear();
+    await host.send(10, { type: 'GET_INFO' });
+    await settle();
+    await ackLast('HELLO', 0, 11);
+    expect(host.ofType('KEY').map((f) => f.msg)).toMatchObject([{ pressId: 1, key: 5 }]);
+    await ackLast('KEY', 0, 12);
+    await expect(p).resolves.toEqual({ status: 0, pressId: 1 });
+  });
+
   it('powerCycle(): new boot_id, SEQ 0 HELLO, press_ids restart at 1, pending presses lost', async () => {
     await setup();
     await ackLast('HELLO');
