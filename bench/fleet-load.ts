@@ -34,6 +34,7 @@ import { loadOrCreateSecret } from '../src-shared/secret-file.ts';
 import { exportPublicKey, signRequest } from '../src-shared/signing.ts';
 import { given, ratingCtx } from '../tests/core/store-fixtures.ts';
 import { benchDb } from './lib/bench-db.ts';
+import { type CpuSnapshot, cpuSnapshot, describeCpu } from './lib/cpu-accounting.ts';
 import { spawnHub } from './lib/spawn-hub.ts';
 
 function arg(name: string): string | undefined {
@@ -339,7 +340,14 @@ async function main() {
   console.log(
     `running ${SECONDS} s of load${heartbeatRoute ? ' with heartbeats' : ' (this hub has no heartbeat route)'}…`,
   );
-  await Promise.all(devices.flatMap((d) => [runDevice(d), runHeartbeats(d)]));
+  // The machine's CPU from the first due time to the last upload's ack (cpu-accounting.ts).
+  let cpuFrom: CpuSnapshot | null = null;
+  const pid = hub.proc.pid ?? -1;
+  setTimeout(() => (cpuFrom = cpuSnapshot(pid)), Math.max(0, start - performance.now()));
+  const heartbeats = Promise.all(devices.map(runHeartbeats));
+  await Promise.all(devices.map(runDevice));
+  const cpuTo = cpuSnapshot(pid);
+  await heartbeats;
   const seconds = (lastAck - start) / 1000;
   const rate = stored / seconds;
   const res = await undiciFetch(`${hub.url}/metrics`, { dispatcher: agent });
@@ -365,6 +373,7 @@ async function main() {
   console.log(
     `store ingest ceiling in the same run: ${Math.round(ceil)}/s; HTTP fleet rate = ${((rate / ceil) * 100).toFixed(0)} % of it`,
   );
+  console.log(`  ${describeCpu(cpuFrom, cpuTo, stored)}`);
   // By window of due time: a hub that starts cold under the whole fleet shows its catch-up apart
   // from its steady state.
   const windowMs = 5000;
