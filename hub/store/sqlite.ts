@@ -200,6 +200,12 @@ export function openHubStore(dataDir: string, options: SqliteStoreOptions = {}):
   }
 }
 
+/**
+ * Records per group commit, at most (a group always takes at least one batch): about 20–30 ms of
+ * the event loop on a hall server, still hundreds of records per commit and fsync.
+ */
+export const GROUP_COMMIT_MAX_ITEMS = 1000;
+
 interface PendingIngest {
   batch: HubIngestBatch;
   now: string;
@@ -216,6 +222,8 @@ export class SqliteHubStore implements HubStore {
   private readonly groupTx;
   /** Batches waiting for the next group commit (see ingest). */
   private pending: PendingIngest[] = [];
+  /** Group commits made and the batches they held (diagnostics and tests). */
+  readonly groupCommits = { groups: 0, batches: 0 };
   private flushScheduled = false;
   /** Our descriptor of the WAL file (see syncWal) and the inode it was opened on. */
   private wal: { fd: number; ino: number } | null = null;
@@ -351,8 +359,25 @@ export class SqliteHubStore implements HubStore {
 
   private flush(): void {
     this.flushScheduled = false;
-    const group = this.pending;
-    this.pending = [];
+    // A bounded group: its transaction runs on the event loop, and an unbounded one fed itself.
+    // Under a fleet, the batches that arrived during one long flush all joined the next, which
+    // was longer still (measured at 20,000 ratings/s: groups of 470 batches, 0.7–1.6 s each, with
+    // every request of the hub waiting behind them). The rest go in the next turn, after the
+    // event loop has read requests, handed out parses and sent the replies of synced groups.
+    let items = 0;
+    let take = 0;
+    while (take < this.pending.length && (take === 0 || items < GROUP_COMMIT_MAX_ITEMS)) {
+      items += (this.pending[take] as PendingIngest).batch.items.length;
+      take++;
+    }
+    const group = this.pending.slice(0, take);
+    this.pending = this.pending.slice(take);
+    this.groupCommits.groups++;
+    this.groupCommits.batches += take;
+    if (this.pending.length > 0) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
     const results: GroupResult[] = [];
     try {
       // Committed without SQLite's own fsync, which would block this thread (the event loop) for

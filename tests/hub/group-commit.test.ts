@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openHubStore, type SqliteHubStore } from '../../hub/store/sqlite.ts';
+import { GROUP_COMMIT_MAX_ITEMS, openHubStore, type SqliteHubStore } from '../../hub/store/sqlite.ts';
 import { makeTempDir } from './harness.ts';
 import { batchOf, makeStream, seal } from './records.ts';
 
@@ -28,6 +28,41 @@ describe('SQLite hub store group commit', () => {
     expect(stored).toBe(40 * 20);
     expect((await store.summary()).ratings).toBe(800);
     for (const d of [0, 17, 39]) expect((await store.deviceCursor(`dev-${d}`))?.last_seq).toBe(20);
+  });
+
+  it(`a group holds about ${GROUP_COMMIT_MAX_ITEMS} records; the rest follow in the next turns, in order`, async () => {
+    dir = await makeTempDir();
+    store = openHubStore(dir);
+    const per = 100;
+    const each = GROUP_COMMIT_MAX_ITEMS / per; // batches per full group
+    // Three devices, each with consecutive batches given in one turn: a device's later batches
+    // land in later groups, and must still find the cursor its earlier ones left.
+    const streams = Array.from({ length: 3 }, (_, d) =>
+      makeStream({ deviceId: `dev-${d}`, count: each * per }),
+    );
+    const pending = [];
+    for (let b = 0; b < each; b++)
+      for (const s of streams) pending.push(store.ingest(batchOf(s, b * per + 1, (b + 1) * per), new Date()));
+    const outcomes = await Promise.all(pending);
+    expect(outcomes.filter((o) => !o.ok)).toEqual([]);
+    expect(outcomes.reduce((n, o) => n + (o.ok ? o.stored : 0), 0)).toBe(3 * each * per);
+    expect(store.groupCommits).toEqual({ groups: 3, batches: 3 * each });
+    for (const d of [0, 1, 2]) expect((await store.deviceCursor(`dev-${d}`))?.last_seq).toBe(each * per);
+  });
+
+  it('a batch larger than a group is a group of its own', async () => {
+    dir = await makeTempDir();
+    store = openHubStore(dir);
+    const big = GROUP_COMMIT_MAX_ITEMS + 50;
+    const a = makeStream({ deviceId: 'a', count: big });
+    const b = makeStream({ deviceId: 'b', count: 10 });
+    const [x, y] = await Promise.all([
+      store.ingest(batchOf(a, 1, big), new Date()),
+      store.ingest(batchOf(b, 1, 10), new Date()),
+    ]);
+    expect(x.ok && x.stored).toBe(big);
+    expect(y.ok && y.stored).toBe(10);
+    expect(store.groupCommits).toEqual({ groups: 2, batches: 2 });
   });
 
   it('a batch refused or failing inside a group changes nothing of its own and nothing of the others', async () => {
