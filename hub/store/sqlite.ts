@@ -359,6 +359,8 @@ export class SqliteHubStore implements HubStore {
 
   private flush(): void {
     this.flushScheduled = false;
+    // Already drained (by close, or by an earlier turn): nothing to commit.
+    if (this.pending.length === 0) return;
     // A bounded group: its transaction runs on the event loop, and an unbounded one fed itself.
     // Under a fleet, the batches that arrived during one long flush all joined the next, which
     // was longer still (measured at 20,000 ratings/s: groups of 470 batches, 0.7–1.6 s each, with
@@ -567,6 +569,9 @@ export class SqliteHubStore implements HubStore {
   }
 
   async close(): Promise<void> {
+    // Batches already queued are stored and answered, not failed: with bounded groups a backlog
+    // can still be waiting for its turns when the hub is asked to stop.
+    while (this.pending.length > 0 && this.db.open) this.flush();
     await Promise.allSettled([...this.syncing]);
     this.trust.writeNonces();
     if (this.wal) closeSync(this.wal.fd);

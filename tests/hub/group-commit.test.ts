@@ -50,6 +50,20 @@ describe('SQLite hub store group commit', () => {
     for (const d of [0, 1, 2]) expect((await store.deviceCursor(`dev-${d}`))?.last_seq).toBe(each * per);
   });
 
+  it('closing the store stores and answers the batches still queued for later groups', async () => {
+    dir = await makeTempDir();
+    store = openHubStore(dir);
+    const streams = Array.from({ length: 30 }, (_, d) => makeStream({ deviceId: `q-${d}`, count: 100 }));
+    const pending = streams.map((s) => store?.ingest(batchOf(s, 1, 100), new Date()));
+    const closing = store.close();
+    const outcomes = await Promise.all(pending);
+    await closing;
+    expect(outcomes.every((o) => o?.ok && o.stored === 100)).toBe(true);
+    expect(store.groupCommits.groups).toBeGreaterThanOrEqual(3);
+    store = openHubStore(dir);
+    expect((await store.summary()).ratings).toBe(3000);
+  });
+
   it('a batch larger than a group is a group of its own', async () => {
     dir = await makeTempDir();
     store = openHubStore(dir);
