@@ -112,6 +112,8 @@ export interface ReliableSenderHooks {
 /** Frames awaiting ACK, each with its own retransmission timer. */
 export class ReliableSender {
   readonly pending = new Map<number, Outgoing>();
+  /** NAKs other than busy that did not end their frame (StartOptions.keepOnNak). */
+  keptOnNak = 0;
 
   /** `takeSeq` gets the frames in flight, whose SEQs must not be reused. */
   constructor(
@@ -181,7 +183,11 @@ export class ReliableSender {
   nak(seq: number, reason: number, busy: boolean): boolean {
     const out = this.pending.get(seq);
     if (!out) return false;
-    if (busy || out.keepOnNak) return true;
+    if (busy) return true;
+    if (out.keepOnNak) {
+      this.keptOnNak++;
+      return true;
+    }
     this.finish(out);
     out.reject(new LinkError('NAK', `${out.name} refused with NAK reason ${reason}`, reason));
     return true;

@@ -66,8 +66,10 @@ export interface PadSimulatorCounters {
   framesOut: number;
   retransmits: number;
   naksSent: number;
-  /** NAKs from the host (on a damaged line, NAKs of KEYs the host read damaged; see sendPress). */
+  /** NAKs from the host, busy ones included (a host waiting for the HELLO of a new link). */
   naksReceived: number;
+  /** NAKs other than busy naming a KEY: the host read a damaged copy; the press was kept (sendPress). */
+  keyNaksKept: number;
   repeats: number;
   badCrc: number;
   resyncs: number;
@@ -217,6 +219,7 @@ export class PadSimulator {
       retransmits: s.retransmits,
       naksSent: s.naksSent,
       naksReceived: s.naksReceived,
+      keyNaksKept: this.sender.keptOnNak,
       repeats: s.repeats,
       badCrc: d.badCrc,
       resyncs: d.resyncs,

@@ -62,7 +62,7 @@ describe('soak over a pty pair', () => {
     console.log(
       `soak: ${PRESSES} presses in ${(r.durationMs / 1000).toFixed(1)} s, ${acked} ACKed 0, ` +
         `${r.ratings.length} ratings, ${r.notRatings} not ratings, ${r.corruptedBytes} bytes corrupted, ` +
-        `pad retransmits ${r.padRetransmits}, NAKs to the pad ${r.padNaksReceived}, host ${JSON.stringify(r.host)}, ` +
+        `pad retransmits ${r.padRetransmits}, NAKs to the pad ${r.padNaksReceived} (${r.padKeyNaksKept} not busy, naming a KEY, the press kept), host ${JSON.stringify(r.host)}, ` +
         `reconnect ms ${r.reconnectMs.map(Math.round).join(', ')}`,
     );
     const givenUp = r.generated.filter((g) => g.error !== undefined);

@@ -78,8 +78,10 @@ export interface SoakResult {
   unplugs: number;
   corruptedBytes: number;
   padRetransmits: number;
-  /** NAKs the pad got from the host: answers to copies the line damaged past the CRC. */
+  /** NAKs the pad got from the host, busy ones included. */
   padNaksReceived: number;
+  /** Of those, NAKs other than busy naming a KEY (a copy damaged past the CRC): presses kept. */
+  padKeyNaksKept: number;
   host: SupervisorCounters;
   /** Press ids the pad got back that differ from our own count (should be none). */
   idMismatches: number;
@@ -251,6 +253,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     corruptedBytes: line.corrupted,
     padRetransmits: sim.counters.retransmits,
     padNaksReceived: sim.counters.naksReceived,
+    padKeyNaksKept: sim.counters.keyNaksKept,
     host: sup.counters,
     idMismatches,
   };

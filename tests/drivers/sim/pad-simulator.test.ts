@@ -253,6 +253,7 @@ describe('PadSimulator: presses', () => {
     await host.send(2, { type: 'NAK', seq, reason: 4 });
     await settle();
     expect(settled).toBe(false);
+    expect(sim.counters.keyNaksKept).toBe(2);
     await tick(300);
     const keys = host.ofType('KEY');
     expect(keys).toHaveLength(2);
