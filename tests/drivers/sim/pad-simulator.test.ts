@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { buildFrame, encodeFrame, fromHex } from '../../../drivers/evp1/frames.ts';
+import { buildFrame, encodeFrame, fromHex, type Key } from '../../../drivers/evp1/frames.ts';
 import type { PressResult } from '../../../drivers/sim/pad-simulator.ts';
 import { PadSimulator } from '../../../drivers/sim/pad-simulator.ts';
 import { createMemoryPair } from '../../../drivers/transports/memory.ts';
@@ -26,6 +26,15 @@ async function ackLast(type: string, status = 0, hostSeq = 0): Promise<number> {
   await host.send(hostSeq, { type: 'ACK', ackedSeq: f.seq, status });
   await settle();
   return f.seq;
+}
+
+/** A press, and whether its promise has settled yet (a held press has not). */
+function trackedPress(key: Key): { p: Promise<PressResult>; settled: () => boolean } {
+  let done = false;
+  const p = sim.press(key).finally(() => {
+    done = true;
+  });
+  return { p, settled: () => done };
 }
 
 beforeEach(() => {
@@ -194,12 +203,9 @@ describe('PadSimulator: presses', () => {
   it('a press unanswered after 6 sends is held (error light) and re-sent, same press_id, fresh SEQ, after the next HELLO ACK', async () => {
     await setup();
     await ackLast('HELLO');
-    let settled = false;
-    const p = sim.press(4).finally(() => {
-      settled = true;
-    });
+    const { p, settled } = trackedPress(4);
     await tick(2000);
-    expect(settled).toBe(false);
+    expect(settled()).toBe(false);
     expect(sim.display.errorLight).toBe(true);
     expect(sim.pendingPresses).toBe(1);
     const firstSeq = host.ofType('KEY')[0]?.seq;
@@ -242,17 +248,14 @@ describe('PadSimulator: presses', () => {
   it('a NAK for a KEY (a damaged copy that passed the CRC) does not give the press up: it is re-sent', async () => {
     await setup();
     await ackLast('HELLO');
-    let settled = false;
-    const p = sim.press(2).finally(() => {
-      settled = true;
-    });
+    const { p, settled } = trackedPress(2);
     await settle();
     const seq = host.ofType('KEY')[0]?.seq ?? -1;
     // What a host answers to a copy whose TYPE (2) or payload (4) the line changed.
     await host.send(1, { type: 'NAK', seq, reason: 2 });
     await host.send(2, { type: 'NAK', seq, reason: 4 });
     await settle();
-    expect(settled).toBe(false);
+    expect(settled()).toBe(false);
     expect(sim.counters.keyNaksKept).toBe(2);
     await tick(300);
     const keys = host.ofType('KEY');
@@ -265,10 +268,7 @@ describe('PadSimulator: presses', () => {
   it('a KEY NAKed on every send is held like an unanswered one, not lost', async () => {
     await setup();
     await ackLast('HELLO');
-    let settled = false;
-    const p = sim.press(5).finally(() => {
-      settled = true;
-    });
+    const { p, settled } = trackedPress(5);
     for (let i = 0; i < 6; i++) {
       await settle();
       await host.send(1 + i, { type: 'NAK', seq: host.ofType('KEY').at(-1)?.seq ?? -1, reason: 4 });
@@ -276,7 +276,7 @@ describe('PadSimulator: presses', () => {
     }
     await tick(300);
     expect(host.ofType('KEY')).toHaveLength(6);
-    expect(settled).toBe(false);
+    expect(settled()).toBe(false);
     expect(sim.pendingPresses).toBe(1);
     expect(sim.display.errorLight).toBe(true);
     host.clear();
