@@ -9,6 +9,7 @@ import {
   ingestEnvelopeBatchSchema,
   ingestItemSchema,
 } from '../src-shared/index.ts';
+import { fastCurrentBatch } from './ingest-fast-check.ts';
 import type { DeadLetterItem, HubIngestBatch, HubIngestItem, IngestRejection } from './store/types.ts';
 
 /**
@@ -151,9 +152,11 @@ const MAX_REASON = 500;
  * does not match its hash) fails the whole batch with the record schema's error, as before.
  */
 export function readIngestBatch(body: unknown, acceptDeadLetters: boolean): ReadBatch {
-  // The common batch, current records only, takes the direct check (the same result); any other,
-  // and any the direct check refuses, the full one (its errors and its dead letters).
+  // The common batch, current records only, takes the compiled check, then the direct one (the
+  // same result); any other, and any both refuse, the full one (its errors and its dead letters).
   if (allCurrent(body)) {
+    const fast = fastCurrentBatch(body);
+    if (fast) return { ok: true, batch: fast };
     const current = currentIngestBatchSchema.safeParse(body);
     if (current.success) return { ok: true, batch: current.data };
   }

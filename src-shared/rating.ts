@@ -125,8 +125,14 @@ const ratingRecordObject = z.strictObject({
   hash: hex64,
 });
 
-export const ratingRecordSchema = ratingRecordObject.superRefine((r, ctx) => {
-  const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+/**
+ * The rules across a record's fields, as (field, message) pairs: none for a sound record. One
+ * function for the schema below and for the hub's compiled check of the same shape
+ * (hub/ingest-fast-check.ts), so the two cannot drift apart.
+ */
+export function ratingRuleIssues(r: RatingRecord): { path: string; message: string }[] {
+  const issues: { path: string; message: string }[] = [];
+  const fail = (path: string, message: string) => issues.push({ path, message });
   if ((r.outcome === 'rated') !== (r.level !== null))
     fail('level', 'must be 5..1 when rated and null when not_rated');
   if (r.anonymous && r.rater !== null) fail('rater', 'must be null for an anonymous rating');
@@ -138,8 +144,17 @@ export const ratingRecordSchema = ratingRecordObject.superRefine((r, ctx) => {
     fail('reasons', 'must be non-empty exactly when reason_status is given');
   if (r.reason_status !== 'not_required' && r.reason_dict_version === null)
     fail('reason_dict_version', 'required with a 差评');
-  if (new Set(r.reasons).size !== r.reasons.length) fail('reasons', 'must not repeat a code');
+  if (r.reasons.length > 1 && new Set(r.reasons).size !== r.reasons.length)
+    fail('reasons', 'must not repeat a code');
+  return issues;
+}
+
+export const ratingRecordSchema = ratingRecordObject.superRefine((r, ctx) => {
+  for (const { path, message } of ratingRuleIssues(r))
+    ctx.addIssue({ code: 'custom', path: [path], message });
 });
+/** The record's shape alone, without its cross-field rules (hub/ingest-fast-check.ts compiles it). */
+export const ratingRecordShapeSchema = ratingRecordObject;
 export type RatingRecord = z.infer<typeof ratingRecordObject>;
 
 /** The record without its chain fields: what the hash covers together with prev_hash. */

@@ -31,28 +31,35 @@ export const ingestItemSchema = z.unknown().transform((value, ctx): AnyRatingRec
 export const MAX_BATCH_ITEMS = 500;
 const batchDeviceSchema = z.string().min(1).max(64);
 
-/** What holds across a batch's items: every item is the batch's device's, and seqs run without a gap. */
-function checkBatchItems(
-  batch: { device_id: string; items: readonly { device_id: string; seq: number }[] },
-  ctx: z.RefinementCtx,
-): void {
+/**
+ * What holds across a batch's items: every item is the batch's device's, and seqs run without a
+ * gap. As (path, message) pairs, for the schemas below and for the hub's compiled check.
+ */
+export function batchItemIssues(batch: {
+  device_id: string;
+  items: readonly { device_id: string; seq: number }[];
+}): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
   batch.items.forEach((item, i) => {
     if (item.device_id !== batch.device_id) {
-      ctx.addIssue({
-        code: 'custom',
+      issues.push({
         path: ['items', i, 'device_id'],
         message: 'item device_id differs from the batch device_id',
       });
     }
     const prev = batch.items[i - 1];
     if (prev && item.seq !== prev.seq + 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['items', i, 'seq'],
-        message: `seq must follow ${prev.seq} without a gap`,
-      });
+      issues.push({ path: ['items', i, 'seq'], message: `seq must follow ${prev.seq} without a gap` });
     }
   });
+  return issues;
+}
+
+function checkBatchItems(
+  batch: { device_id: string; items: readonly { device_id: string; seq: number }[] },
+  ctx: z.RefinementCtx,
+): void {
+  for (const { path, message } of batchItemIssues(batch)) ctx.addIssue({ code: 'custom', path, message });
 }
 
 export const ingestBatchSchema = z

@@ -21,7 +21,7 @@ const anyChar = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)) },
   { weight: 1, arbitrary: fc.constant('\u0000') },
 );
-/** 1..max UTF-16 units (zod counts units; a code point may take two). */
+/** 1..max/2 characters: within the limit whether counted in code points or in UTF-16 units. */
 const text = (max: number) =>
   fc.string({ unit: anyChar, minLength: 1, maxLength: Math.max(1, Math.floor(max / 2)) });
 const optText = (max: number) => fc.option(text(max), { nil: null });
@@ -147,10 +147,13 @@ const currentBody = fc
     };
   });
 
+/** A valid current record, sealed (its hash verifies), not yet chained to anything. */
+export const currentRecordArb: fc.Arbitrary<RatingRecord> = currentBody.map((b): RatingRecord => seal(b));
+
 /** A valid record, current or legacy, sealed (its hash verifies), not yet chained to anything. */
 export const anyRecordArb: fc.Arbitrary<AnyRatingRecord> = fc.oneof(
   legacyBody.map((b): LegacyRatingRecord => seal(b)),
-  currentBody.map((b): RatingRecord => seal(b)),
+  currentRecordArb,
 );
 
 /** Turns generated records into one device's valid stream: seq 1..n, chained from GENESIS_HASH. */
