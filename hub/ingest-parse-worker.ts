@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { HUB_ERROR_CODES } from '../src-shared/index.ts';
+import { prepareFastCheck } from './ingest-fast-check.ts';
 import { type PackedBatch, type ParseInput, type ParseResult, packParse } from './ingest-parse.ts';
 
 /** A request to a parse worker and its answer, matched by id (ingest-parse-pool.ts). */
@@ -10,6 +11,7 @@ export type ParseAnswer = (ParseResult | { ok: true; packed: PackedBatch }) & { 
 
 if (!parentPort) throw new Error('ingest-parse-worker runs as a worker thread');
 const port = parentPort;
+prepareFastCheck();
 port.on('message', (request: ParseRequest) => {
   let answer: ParseAnswer;
   try {

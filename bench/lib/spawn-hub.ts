@@ -15,9 +15,12 @@ export async function spawnHub(dataDir: string, db?: string): Promise<HubProcess
   // HAOCHA_BENCH_HUB_PROF=DIR writes a V8 CPU profile of the hub process there (where does its time go?).
   const prof = process.env.HAOCHA_BENCH_HUB_PROF;
   const profArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  // HAOCHA_BENCH_HUB_NODE_ARGS: more Node/V8 flags for the hub process alone (space-separated),
+  // to try a runtime setting without the counters' process taking it too.
+  const nodeArgs = (process.env.HAOCHA_BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const proc = spawn(
     process.execPath,
-    [...profArgs, '--import', 'tsx', CHILD, dataDir, ...(db ? [db] : [])],
+    [...profArgs, ...nodeArgs, '--import', 'tsx', CHILD, dataDir, ...(db ? [db] : [])],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
