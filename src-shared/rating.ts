@@ -153,8 +153,6 @@ export const ratingRecordSchema = ratingRecordObject.superRefine((r, ctx) => {
   for (const { path, message } of ratingRuleIssues(r))
     ctx.addIssue({ code: 'custom', path: [path], message });
 });
-/** The record's shape alone, without its cross-field rules (hub/ingest-fast-check.ts compiles it). */
-export const ratingRecordShapeSchema = ratingRecordObject;
 export type RatingRecord = z.infer<typeof ratingRecordObject>;
 
 /** The record without its chain fields: what the hash covers together with prev_hash. */
