@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { closed, fastCurrentBatch } from '../../hub/ingest-fast-check.ts';
-import { currentIngestBatchSchema } from '../../src-shared/index.ts';
+import { currentIngestBatchSchema, ratingRecordSchema } from '../../src-shared/index.ts';
 import { chainAs, currentRecordArb } from './arbitraries.ts';
 
 /**
@@ -26,44 +26,8 @@ const TEXT_LIMITS: Record<string, number> = {
   reason_dict_version: 32,
 };
 
-const FIELDS = [
-  'event_id',
-  'device_id',
-  'seq',
-  'outcome',
-  'level',
-  'channel',
-  'case_ref',
-  'item_code',
-  'item_name',
-  'case_status',
-  'accepted_at',
-  'finished_at',
-  'assess_number',
-  'reasons',
-  'reason_status',
-  'reason_dict_version',
-  'dimensions',
-  'free_text',
-  'rater_type',
-  'anonymous',
-  'rater',
-  'signals',
-  'staff_no',
-  'staff_name',
-  'window_id',
-  'hall_id',
-  'dept_id',
-  'config_version',
-  'opened_at',
-  'rated_at',
-  'mono_ms',
-  'app_boot_id',
-  'source',
-  'pad',
-  'prev_hash',
-  'hash',
-];
+/** Every field of a current record, as the schema names them. */
+const FIELDS = Object.keys(ratingRecordSchema.shape);
 
 const tricky = fc.constantFrom<unknown>(
   null,
