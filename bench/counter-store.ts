@@ -19,6 +19,7 @@ import { AuditLog } from '../src-main/core/audit/audit-log.ts';
 import { CounterStore, queueStats } from '../src-main/core/store/counter-store.ts';
 import { openStoreReadonly } from '../src-main/core/store/open.ts';
 import { given, ratingCtx } from '../tests/core/store-fixtures.ts';
+import { quantile } from './lib/quantile.ts';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,10 +36,6 @@ const report = (name: string, figure: string, pass: boolean) => {
   console.log(`${pass ? 'PASS' : 'FAIL'}  ${name}: ${figure}`);
 };
 
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
-}
 const ms = (x: number) => `${x.toFixed(3)} ms`;
 
 /** One rating as the counter commits it: the rating row (its own outbox entry) and its audit entry. */

@@ -35,6 +35,7 @@ import { exportPublicKey, signRequest } from '../src-shared/signing.ts';
 import { given, ratingCtx } from '../tests/core/store-fixtures.ts';
 import { benchDb } from './lib/bench-db.ts';
 import { type CpuSnapshot, cpuSnapshot, describeCpu } from './lib/cpu-accounting.ts';
+import { quantile } from './lib/quantile.ts';
 import { spawnHub } from './lib/spawn-hub.ts';
 
 function arg(name: string): string | undefined {
@@ -50,10 +51,6 @@ const HEARTBEAT_S = 30;
 
 const work = mkdtempSync(join(tmpdir(), 'haocha-bench-fleet-'));
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
-};
 
 interface Device {
   id: string;
