@@ -53,6 +53,11 @@ export interface BuildHubOptions {
   warmParseWorkers?: boolean | undefined;
   /** How long a batch past the cursor waits for the ones before it (hub/routes/ingest.ts). Default SEQ_GAP_WAIT_MS. */
   seqGapWaitMs?: number | undefined;
+  /**
+   * The opened store as the hub is to use it: benchmarks only, to measure the hub without some of
+   * its store's work (bench/lib/discard-ratings.ts). The hub closes what this returns.
+   */
+  wrapStore?: ((store: HubStore) => HubStore) | undefined;
 }
 
 /** Body limit of a route that names none (as before); routes with small bodies name their own. */
@@ -95,11 +100,14 @@ export interface StartHubOptions {
   warmParseWorkers?: boolean | undefined;
   /** See BuildHubOptions.seqGapWaitMs. */
   seqGapWaitMs?: number | undefined;
+  /** See BuildHubOptions.wrapStore. */
+  wrapStore?: ((store: HubStore) => HubStore) | undefined;
 }
 
 /** Builds the hub (store opened, routes registered, not listening): `app.inject()` drives it in tests. */
 export async function buildHub(opts: BuildHubOptions): Promise<Hub> {
-  const store = await openStore({ dataDir: opts.dataDir, db: opts.db });
+  const opened = await openStore({ dataDir: opts.dataDir, db: opts.db });
+  const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
   try {
     return await assemble(store, opts);
   } catch (error) {
@@ -218,6 +226,7 @@ export async function startHub(opts: StartHubOptions): Promise<{ url: string; cl
     parseWorkers: opts.parseWorkers,
     warmParseWorkers: opts.warmParseWorkers,
     seqGapWaitMs: opts.seqGapWaitMs,
+    wrapStore: opts.wrapStore,
   });
   try {
     await hub.app.listen({ port: opts.port, host: opts.host ?? '127.0.0.1', backlog: LISTEN_BACKLOG });

@@ -10,8 +10,17 @@ export interface HubProcess {
   stop(): Promise<void>;
 }
 
+export interface SpawnHubOptions {
+  /** The hub answers uploads without storing them (bench/lib/discard-ratings.ts). */
+  discardRatings?: boolean;
+}
+
 /** Starts bench/lib/hub-child.ts and waits for its URL line. */
-export async function spawnHub(dataDir: string, db?: string): Promise<HubProcess> {
+export async function spawnHub(
+  dataDir: string,
+  db?: string,
+  options: SpawnHubOptions = {},
+): Promise<HubProcess> {
   // HAOCHA_BENCH_HUB_PROF=DIR writes a V8 CPU profile of the hub process there (where does its time go?).
   const prof = process.env.HAOCHA_BENCH_HUB_PROF;
   const profArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
@@ -20,7 +29,16 @@ export async function spawnHub(dataDir: string, db?: string): Promise<HubProcess
   const nodeArgs = (process.env.HAOCHA_BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const proc = spawn(
     process.execPath,
-    [...profArgs, ...nodeArgs, '--import', 'tsx', CHILD, dataDir, ...(db ? [db] : [])],
+    [
+      ...profArgs,
+      ...nodeArgs,
+      '--import',
+      'tsx',
+      CHILD,
+      dataDir,
+      ...(db ? [db] : []),
+      ...(options.discardRatings ? ['--discard-ratings'] : []),
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
