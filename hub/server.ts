@@ -106,10 +106,9 @@ export interface StartHubOptions {
 
 /** Builds the hub (store opened, routes registered, not listening): `app.inject()` drives it in tests. */
 export async function buildHub(opts: BuildHubOptions): Promise<Hub> {
-  const opened = await openStore({ dataDir: opts.dataDir, db: opts.db });
-  const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
+  const store = await openStore({ dataDir: opts.dataDir, db: opts.db });
   try {
-    return await assemble(store, opts);
+    return await assemble(opts.wrapStore ? opts.wrapStore(store) : store, opts);
   } catch (error) {
     await store.close();
     throw error;

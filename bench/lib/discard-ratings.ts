@@ -16,7 +16,6 @@ import type {
  * Never for a real hub: nothing ingested is kept, and no chain or seq is checked.
  */
 export class DiscardRatingsStore implements HubStore {
-  /** The answer comes a turn later, as a group commit's does, so uploads in hand stay as many. */
   readonly ingestsInCallOrder: boolean | undefined;
   /** Ratings answered `stored` and thrown away. */
   discarded = 0;
@@ -36,6 +35,8 @@ export class DiscardRatingsStore implements HubStore {
   }
 
   async ingest(batch: HubIngestBatch, receivedAt: Date, _options?: IngestOptions): Promise<IngestOutcome> {
+    // A turn later, as a group commit answers: answered at once, uploads would seldom overlap, and
+    // the route parses an upload alone in hand on the event loop instead of in the parse worker.
     await new Promise((resolve) => setImmediate(resolve));
     const items = batch.items.map((item) => ({ seq: item.seq, status: 'stored' as const }));
     this.discarded += items.length;
