@@ -17,11 +17,14 @@ import type {
  */
 export class DiscardRatingsStore implements HubStore {
   readonly ingestsInCallOrder: boolean | undefined;
+  /** The real store's, where it has them: the route takes dead letters only from a store that does. */
+  readonly listDeadLetters: HubStore['listDeadLetters'];
   /** Ratings answered `stored` and thrown away. */
   discarded = 0;
 
   constructor(private readonly inner: HubStore) {
     this.ingestsInCallOrder = inner.ingestsInCallOrder;
+    this.listDeadLetters = inner.listDeadLetters?.bind(inner);
   }
 
   get trust() {

@@ -44,6 +44,9 @@ describe('the fleet benchmark floor: a hub whose store discards ratings', () => 
       // Nothing was written: the real store under it holds no rating and no cursor.
       expect((await hub.store.summary()).ratings).toBe(0);
       expect(await hub.store.deviceCursor(stream[0]?.device_id ?? '')).toBeNull();
+      // So are dead letters: the route takes them only from a store that lists them.
+      expect(hub.store.listDeadLetters).toBeDefined();
+      expect((await hub.store.listDeadLetters?.({}))?.dead_letters).toEqual([]);
       // Trust is the real store's: a token made through the wrapper is there.
       const token = await hub.store.trust.createToken('DIV9-MAIN', 'W01', 600, new Date());
       expect(token.token.length).toBeGreaterThan(10);
